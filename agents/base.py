@@ -1,0 +1,56 @@
+"""The policy interface: the teacher's decision (state → action) for the skill-list structure.
+
+A policy reads the typed ``EnvState`` (the same numbers as the gymnasium observation) and returns
+examples per skill, in the environment's skill order. It does not generate data: the agent's
+engine does, inside the environment.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+from pydantic import BaseModel
+
+from teachenv.core import registry
+from teachenv.core.config import ComponentSpec, component_options
+from teachenv.core.records import DataGenerationAction
+from teachenv.envs.state import EnvState
+
+
+class Policy(ABC):
+    name: ClassVar[str]
+    Config: ClassVar[type[BaseModel] | None] = None
+
+    def __init__(self, config: BaseModel | None = None) -> None:
+        self.config = config
+        self.rng = np.random.default_rng(0)
+
+    def reset(self, seed: int) -> None:
+        """Called with the episode's seed before the first ``act``."""
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, state: EnvState) -> np.ndarray | DataGenerationAction:
+        """The action for ``state``: ``allocate``'s counts, each clipped to the action space's bound."""
+        action = self.allocate(state)
+        if isinstance(action, np.ndarray):
+            action = np.minimum(action, state.max_per_skill).astype(np.int64)
+        return action
+
+    @abstractmethod
+    def allocate(self, state: EnvState) -> np.ndarray | DataGenerationAction:
+        """Examples to generate per skill (``state.skills`` order), or a typed action."""
+
+
+def build_policy(spec: ComponentSpec) -> Policy:
+    """The policy a config's ``agent.policy`` names, with its validated options."""
+    policy_cls = registry.policies.get(spec.name)
+    return policy_cls(component_options(spec, policy_cls))
+
+
+def split_evenly(total: int, n: int) -> np.ndarray:
+    """``total`` split over ``n`` slots as evenly as integers allow (earlier slots get the rest)."""
+    counts = np.full(n, total // n, dtype=np.int64)
+    counts[: total % n] += 1
+    return counts

@@ -1,0 +1,15 @@
+"""``uniform``: the same number of examples for every skill each round (the baseline to beat)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from teachenv.agents.base import Policy, split_evenly
+from teachenv.envs.state import EnvState
+
+
+class UniformPolicy(Policy):
+    name = "uniform"
+
+    def allocate(self, state: EnvState) -> np.ndarray:
+        return split_evenly(state.examples_per_round, len(state.skills))

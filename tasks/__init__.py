@@ -1,0 +1,9 @@
+"""Tasks (installed as ``teachenv.tasks``): one sub-package per task family.
+
+A task is registered by name in ``teachenv.core.registry.tasks``; third-party packages add theirs
+through the ``teachenv.tasks`` entry-point group.
+"""
+
+from teachenv.core.registry import tasks as _tasks
+
+_tasks.register("arith", "teachenv.tasks.arith.task:ArithTask")

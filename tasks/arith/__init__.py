@@ -1,0 +1,1 @@
+"""The offline arithmetic world ``arith``: procedurally generated, no download needed."""

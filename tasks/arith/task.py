@@ -1,0 +1,110 @@
+"""``ArithTask``: the arithmetic world as a task, with an exact checker and a generator per skill."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from teachenv.core.records import TaskExample, TrainingExample, Verdict
+from teachenv.core.errors import ConfigError
+from teachenv.tasks.arith.world import SKILLS, Problem, belongs_to, parse_prompt, sample_problem, skill_of
+from teachenv.tasks.base import EvalSplit, GeneratedTask
+
+
+class ArithConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    digits: int = Field(2, ge=1, le=4, description="Digits of each operand (mul: times one digit 2-9).")
+    val_per_skill: int = Field(100, ge=1, description="Validation examples per skill.")
+    test_per_skill: int = Field(100, ge=1, description="Test examples per skill.")
+    holdout: float = Field(0.15, gt=0, le=0.3, description="Share of operand pairs held out for each eval split.")
+    split_seed: int = Field(0, description="Which held-out items are drawn; fixed across episodes.")
+
+
+class ArithTask(GeneratedTask):
+    name: ClassVar[str] = "arith"
+    Config: ClassVar[type[BaseModel]] = ArithConfig
+    max_new_tokens: ClassVar[int] = 6
+
+    def __init__(self, config: ArithConfig | None = None) -> None:
+        self.config = config or ArithConfig()
+
+    @property
+    def skills(self) -> tuple[str, ...]:
+        return SKILLS
+
+    def _example(self, problem: Problem) -> TaskExample:
+        return TaskExample(
+            id=f"arith/{problem.skill}/{problem.a}/{problem.b}",
+            skill=problem.skill,
+            prompt=problem.prompt,
+            answer=problem.answer,
+            params=problem.params,
+        )
+
+    @cached_property
+    def _eval_splits(self) -> dict[str, list[TaskExample]]:
+        """Draw each skill's held-out items in a fixed order until the split is full (or exhausted)."""
+        wanted = {"val": self.config.val_per_skill, "test": self.config.test_per_skill}
+        splits: dict[str, list[TaskExample]] = {"val": [], "test": []}
+        for skill_index, skill in enumerate(SKILLS):
+            rng = np.random.default_rng([self.config.split_seed, skill_index])
+            seen: set[Problem] = set()
+            counts = {"val": 0, "test": 0}
+            for _ in range(200 * (wanted["val"] + wanted["test"])):
+                if all(counts[s] >= wanted[s] for s in counts):
+                    break
+                problem = sample_problem(skill, self.config.digits, rng)
+                split = problem.split(self.config.holdout)
+                if split == "train" or problem in seen or counts[split] >= wanted[split]:
+                    continue
+                seen.add(problem)
+                counts[split] += 1
+                splits[split].append(self._example(problem))
+            short = [f"{s}: {counts[s]} of {wanted[s]}" for s in counts if counts[s] < wanted[s]]
+            if short:
+                raise ConfigError(
+                    f"arith skill {skill!r} has too few held-out items ({'; '.join(short)}) with "
+                    f"digits={self.config.digits}, holdout={self.config.holdout}: lower task.val_per_skill / "
+                    f"task.test_per_skill or raise task.holdout or task.digits."
+                )
+        return splits
+
+    def load(self, split: EvalSplit) -> list[TaskExample]:
+        return list(self._eval_splits[split])
+
+    def score(self, example: TaskExample, completion: str) -> bool:
+        return completion.strip().split("\n", 1)[0].strip() == example.answer
+
+    def generate(self, skill: str, count: int, rng: np.random.Generator,
+                 params: dict | None = None) -> list[TrainingExample]:
+        if skill not in SKILLS:
+            return []
+        made: list[TrainingExample] = []
+        while len(made) < count:
+            problem = sample_problem(skill, self.config.digits, rng)
+            if problem.split(self.config.holdout) == "train":
+                example = self._example(problem)
+                made.append(TrainingExample(example=example, completion=example.answer, origin="procedural"))
+        return made
+
+    def verify(self, candidate: TrainingExample) -> Verdict:
+        example = candidate.example
+        if example.skill not in SKILLS:
+            return Verdict(accepted=False, reason="unknown-skill", detail=example.skill)
+        parsed = parse_prompt(example.prompt)
+        if parsed is None:
+            return Verdict(accepted=False, reason="unparseable", detail=example.prompt)
+        op, a, b = parsed
+        problem = Problem(skill_of(op, a, b), a, b)
+        # A non-canonical spelling ("015+67=") would slip an eval item past the overlap check.
+        if example.prompt.strip() != problem.prompt:
+            return Verdict(accepted=False, reason="unparseable", detail=f"write it as {problem.prompt!r}")
+        if problem.skill != example.skill or not belongs_to(problem.skill, a, b, self.config.digits):
+            return Verdict(accepted=False, reason="skill-mismatch",
+                           detail=f"not a {example.skill} problem with {self.config.digits}-digit operands")
+        if candidate.completion.strip() != problem.answer or example.answer.strip() != problem.answer:
+            return Verdict(accepted=False, reason="wrong-answer", detail=f"expected {problem.answer}")
+        return Verdict(accepted=True)

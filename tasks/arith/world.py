@@ -1,0 +1,136 @@
+"""Problems of the arithmetic world: skills, their parameters, and the held-out split.
+
+A problem is a skill and two operands. Each skill has parameters (digits, carries, borrows) so
+finer subskills can be formed later. Whether an operand pair belongs to the validation or test
+split is decided by a hash of (skill, a, b) — never by a linear rule on the digits, which would
+hold out, say, every sum ending in one digit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from teachenv.core.hashing import stable_fraction
+
+SKILLS: tuple[str, ...] = ("add", "add-carry", "sub", "mul", "max")
+SKILL_DESCRIPTIONS = {
+    "add": "addition of two n-digit numbers with no carry",
+    "add-carry": "addition of two n-digit numbers with at least one carry",
+    "sub": "subtraction a - b of n-digit numbers with a >= b",
+    "mul": "multiplication of an n-digit number by a one-digit number (2-9)",
+    "max": "the larger of two n-digit numbers",
+}
+
+_PATTERNS = {
+    "+": re.compile(r"^(\d+)\+(\d+)=$", re.ASCII),
+    "-": re.compile(r"^(\d+)-(\d+)=$", re.ASCII),
+    "*": re.compile(r"^(\d+)\*(\d+)=$", re.ASCII),
+    "max": re.compile(r"^max\((\d+),(\d+)\)=$", re.ASCII),
+}
+
+
+def _carries(a: int, b: int) -> int:
+    count, carry = 0, 0
+    while a or b:
+        carry = 1 if a % 10 + b % 10 + carry >= 10 else 0
+        count += carry
+        a, b = a // 10, b // 10
+    return count
+
+
+def _borrows(a: int, b: int) -> int:
+    count, borrow = 0, 0
+    while a or b:
+        borrow = 1 if a % 10 - b % 10 - borrow < 0 else 0
+        count += borrow
+        a, b = a // 10, b // 10
+    return count
+
+
+@dataclass(frozen=True)
+class Problem:
+    skill: str
+    a: int
+    b: int
+
+    @property
+    def prompt(self) -> str:
+        if self.skill in ("add", "add-carry"):
+            return f"{self.a}+{self.b}="
+        if self.skill == "sub":
+            return f"{self.a}-{self.b}="
+        if self.skill == "mul":
+            return f"{self.a}*{self.b}="
+        return f"max({self.a},{self.b})="
+
+    @property
+    def answer(self) -> str:
+        if self.skill in ("add", "add-carry"):
+            return str(self.a + self.b)
+        if self.skill == "sub":
+            return str(self.a - self.b)
+        if self.skill == "mul":
+            return str(self.a * self.b)
+        return str(max(self.a, self.b))
+
+    @property
+    def params(self) -> dict[str, int]:
+        """Subskill parameters: operand digits, and carries / borrows where they apply."""
+        params = {"digits": len(str(self.a))}
+        if self.skill in ("add", "add-carry"):
+            params["carries"] = _carries(self.a, self.b)
+        elif self.skill == "sub":
+            params["borrows"] = _borrows(self.a, self.b)
+        return params
+
+    def split(self, holdout: float) -> str:
+        """'val', 'test' or 'train', by a hash of the problem (``holdout`` = share of each eval split)."""
+        u = stable_fraction("arith", self.skill, self.a, self.b)
+        return "val" if u < holdout else "test" if u < 2 * holdout else "train"
+
+
+def belongs_to(skill: str, a: int, b: int, digits: int) -> bool:
+    """Whether operands (a, b) form a valid problem of ``skill`` with ``digits``-digit operands."""
+    low, high = 10 ** (digits - 1) if digits > 1 else 0, 10**digits - 1
+    if not low <= a <= high:
+        return False
+    if skill == "mul":
+        return 2 <= b <= 9
+    if not low <= b <= high:
+        return False
+    if skill == "add":
+        return _carries(a, b) == 0
+    if skill == "add-carry":
+        return _carries(a, b) > 0
+    if skill == "sub":
+        return a >= b
+    return skill == "max"
+
+
+def sample_problem(skill: str, digits: int, rng: np.random.Generator) -> Problem:
+    """A uniformly random problem of ``skill`` (rejection sampling over operand pairs)."""
+    low, high = 10 ** (digits - 1) if digits > 1 else 0, 10**digits
+    while True:
+        a = int(rng.integers(low, high))
+        b = int(rng.integers(2, 10)) if skill == "mul" else int(rng.integers(low, high))
+        if belongs_to(skill, a, b, digits):
+            return Problem(skill, a, b)
+
+
+def parse_prompt(prompt: str) -> tuple[str, int, int] | None:
+    """(operator, a, b) of a prompt in the world's format, or None if it is not one."""
+    for op, pattern in _PATTERNS.items():
+        match = pattern.match(prompt.strip())
+        if match:
+            return op, int(match.group(1)), int(match.group(2))
+    return None
+
+
+def skill_of(op: str, a: int, b: int) -> str:
+    """The skill a parsed problem exercises (addition splits by whether it carries)."""
+    if op == "+":
+        return "add" if _carries(a, b) == 0 else "add-carry"
+    return {"-": "sub", "*": "mul", "max": "max"}[op]

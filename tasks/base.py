@@ -1,0 +1,56 @@
+"""The task interface: what the environment, the student and the engines may ask of a task.
+
+A task owns its splits, the student's prompt format, the answer checker, the skill labels and
+the verification of generated data. It knows nothing about models, training or engines.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from teachenv.core.records import TaskExample, TrainingExample, Verdict
+
+EvalSplit = Literal["val", "test"]
+
+
+class Task(ABC):
+    """A benchmark: evaluation splits, prompt format, checker, skills."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type[BaseModel]]
+    #: Longest completion the student needs to answer (evaluation's default max_new_tokens).
+    max_new_tokens: ClassVar[int] = 64
+
+    @property
+    @abstractmethod
+    def skills(self) -> tuple[str, ...]:
+        """Skill names, in the fixed order used by array observations and actions."""
+
+    @abstractmethod
+    def load(self, split: EvalSplit) -> list[TaskExample]:
+        """The evaluation split; identical for every episode of the same config."""
+
+    def prompt(self, example: TaskExample) -> str:
+        """The exact text the student sees; identical before and after training."""
+        return example.prompt
+
+    @abstractmethod
+    def score(self, example: TaskExample, completion: str) -> bool:
+        """Whether the student's completion answers ``example`` correctly."""
+
+    @abstractmethod
+    def verify(self, candidate: TrainingExample) -> Verdict:
+        """Check a generated training example (its completion must be right for its prompt)."""
+
+
+class GeneratedTask(Task):
+    """A task whose generator can make fresh, already-correct training examples per skill."""
+
+    @abstractmethod
+    def generate(self, skill: str, count: int, rng: np.random.Generator,
+                 params: dict | None = None) -> list[TrainingExample]:
+        """``count`` training examples of ``skill``, never from the validation or test split."""

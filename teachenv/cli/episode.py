@@ -1,0 +1,84 @@
+"""Run one episode of a config: agent policy against its environment, writing the run directory.
+
+This is what ``teachenv run`` does; it is a function so that tests and the benchmark runner call
+the same code. It knows the policy loop and the run summary, not how a round works.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from teachenv.core.config import RunConfig, dump_config
+from teachenv.core.records import RoundResult
+from teachenv.core.run_dir import RunDirectory, atomic_write_json
+from teachenv.envs.teaching_env import INFO_ROUND, INFO_STATE
+
+
+@dataclass
+class EpisodeOutcome:
+    run_dir: RunDirectory
+    first: RoundResult
+    last: RoundResult
+    seconds: float
+    peak_memory_mb: float
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process and its finished children, in MiB (Linux: KiB units)."""
+    scale = 1 / 1024 if sys.platform != "darwin" else 1 / 1024**2
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) * scale
+
+
+def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = False,
+                on_phase: Callable[[str, int], None] | None = None,
+                on_round: Callable[[RoundResult], None] | None = None, progress: bool = False) -> EpisodeOutcome:
+    import gymnasium
+
+    import teachenv  # noqa: F401  (registers the environment ids)
+    from teachenv.agents.base import build_policy
+
+    started = time.perf_counter()
+    run_dir.create(dump_config(config), overwrite=overwrite)
+    env = gymnasium.make(config.env.id, config=config, run_dir=run_dir, on_phase=on_phase, progress=progress)
+    try:
+        policy = build_policy(config.agent.policy)
+        policy.reset(config.seed)
+        _, info = env.reset(seed=config.seed)
+        first = last = info[INFO_ROUND]
+        if on_round:
+            on_round(first)
+        done = False
+        while not done:
+            _, _, terminated, truncated, info = env.step(policy.act(info[INFO_STATE]))
+            last = info[INFO_ROUND]
+            if on_round:
+                on_round(last)
+            done = terminated or truncated
+    finally:
+        env.close()
+    outcome = EpisodeOutcome(run_dir, first, last, time.perf_counter() - started, peak_memory_mb())
+    atomic_write_json(run_dir.summary_path, summary(outcome))
+    return outcome
+
+
+def summary(outcome: EpisodeOutcome) -> dict:
+    first, last = outcome.first, outcome.last
+    assert first.test is not None and last.test is not None
+    return {
+        "rounds": last.round,
+        "val_accuracy": {"start": first.val.accuracy, "end": last.val.accuracy},
+        "test_accuracy": {"start": first.test.accuracy, "end": last.test.accuracy},
+        "test_gain": last.test.accuracy - first.test.accuracy,
+        "val_accuracy_by_skill": {"start": first.val.accuracy_by_skill, "end": last.val.accuracy_by_skill},
+        "test_accuracy_by_skill": {"start": first.test.accuracy_by_skill, "end": last.test.accuracy_by_skill},
+        "cost": last.cost.model_dump(mode="json"),
+        "truncated_by": list(last.truncated_by),
+        "seconds": round(outcome.seconds, 1),
+        "peak_memory_mb": round(outcome.peak_memory_mb, 1),
+    }

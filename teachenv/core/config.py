@@ -1,0 +1,252 @@
+"""Run configs: pydantic models loaded from YAML, overridable with ``--set a.b=value``.
+
+Every model forbids unknown keys, so a typo is an error that names the field path instead of a
+silently ignored setting. Components chosen by name (task, policy, engine) carry their own
+options, which their registered class validates with its own ``Config`` model.
+This module knows the *shape* of a run, not how any component works.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from teachenv.core.errors import ConfigError, TeachEnvError
+from teachenv.core.ledger import BudgetConfig, TokenPrice
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ComponentSpec(BaseModel):
+    """A registered component: ``name`` picks it, the other keys are its options."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str = Field(description="Registered name (see `teachenv list`).")
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class TaskSpec(ComponentSpec):
+    name: str = Field("arith", description="Registered task name.")
+
+
+class PolicySpec(ComponentSpec):
+    name: str = Field("weakest-skill", description="Registered policy name.")
+
+
+class EngineSpec(ComponentSpec):
+    name: str = Field("procedural", description="Registered data-generation engine name.")
+
+
+class LoRAConfig(StrictModel):
+    r: int = Field(16, ge=1, description="LoRA rank.")
+    alpha: int = Field(32, ge=1, description="LoRA alpha (scaling = alpha / r).")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the LoRA path.")
+    target_modules: list[str] | Literal["all-linear"] = Field(
+        "all-linear", description="Modules that get adapters; 'all-linear' = every linear layer but the head."
+    )
+
+
+class TrainConfig(StrictModel):
+    mode: Literal["continual", "retrain"] = Field(
+        "continual",
+        description="continual: keep training the same adapter each round; "
+        "retrain: a fresh adapter on all data accepted so far (as DataEnvGym).",
+    )
+    learning_rate: float = Field(2e-3, gt=0)
+    batch_size: int = Field(32, ge=1)
+    max_steps: int = Field(600, ge=1, description="Optimizer steps per round (fixed, for determinism).")
+    warmup_steps: int = Field(0, ge=0)
+    lr_scheduler: Literal["constant", "linear", "cosine"] = "constant"
+    weight_decay: float = Field(0.0, ge=0)
+
+
+class EvalConfig(StrictModel):
+    batch_size: int = Field(256, ge=1)
+    max_new_tokens: int | None = Field(None, ge=1, description="Default: the task's own limit.")
+
+
+class TinyStudentRecipe(StrictModel):
+    """The locally built and pretrained tiny student (Llama architecture, character tokenizer)."""
+
+    hidden_size: int = Field(128, ge=8)
+    num_layers: int = Field(3, ge=1)
+    num_heads: int = Field(4, ge=1)
+    intermediate_size: int = Field(512, ge=8)
+    max_positions: int = Field(256, ge=256, description="Context length; code and few-shot prompts need ≥ 256.")
+    pretrain_steps: int = Field(1600, ge=0, description="0 = an untrained plumbing model.")
+    batch_size: int = Field(64, ge=1)
+    learning_rate: float = Field(3e-3, gt=0)
+    warmup_steps: int = Field(50, ge=0)
+    skill_weights: dict[str, float] = Field(
+        default_factory=lambda: {"sub": 0.1, "mul": 0.5},
+        description="Pretraining corpus weight per skill (default 1.0): under-weighted skills start weak.",
+    )
+    seed: int = Field(0, description="Pretraining seed (the base student's seed).")
+
+
+class StudentConfig(StrictModel):
+    model: str = Field(
+        "tiny",
+        description="'tiny' (built and pretrained locally from `tiny`), 'plumbing' (tiny, untrained), "
+        "or any Hugging Face causal LM id or local path.",
+    )
+    tiny: TinyStudentRecipe = Field(default_factory=TinyStudentRecipe)
+    lora: LoRAConfig = Field(default_factory=LoRAConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    device: str = Field("cpu", description="'cpu', 'cuda', 'cuda:1', ...")
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+
+
+class EnvConfig(StrictModel):
+    id: str = Field("teachenv/SkillList-v0", description="Registered gymnasium id of the environment structure.")
+    max_rounds: int = Field(3, ge=1, description="Rounds per episode; the episode terminates after the last.")
+    examples_per_round: int = Field(800, ge=1, description="Cap on examples generated per round (actions are clipped).")
+    max_per_skill: int | None = Field(
+        None, ge=1, description="Upper bound of one skill's entry in the action space (default: examples_per_round)."
+    )
+
+
+class AgentConfig(StrictModel):
+    """A teacher agent: a policy (observation → action) and its data-generation engine."""
+
+    policy: PolicySpec = Field(default_factory=PolicySpec)
+    engine: EngineSpec = Field(default_factory=EngineSpec)
+
+
+class RunConfig(StrictModel):
+    """Everything one episode needs; the resolved form is written to the run directory."""
+
+    name: str | None = Field(None, description="Run name (default: the config file's stem).")
+    seed: int = Field(0, description="Episode seed: sampling of data, adapter init, training order.")
+    runs_dir: str = Field("runs", description="Where run directories go.")
+    task: TaskSpec = Field(default_factory=TaskSpec)
+    student: StudentConfig = Field(default_factory=StudentConfig)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    env: EnvConfig = Field(default_factory=EnvConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    prices: dict[str, TokenPrice] = Field(default_factory=dict, description="Model name → dollars per 1M tokens.")
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def format_validation_error(error: ValidationError, prefix: str = "") -> str:
+    lines = []
+    for item in error.errors():
+        path = ".".join(str(p) for p in (prefix, *item["loc"]) if p != "")
+        shown = item.get("input")
+        got = f" (got {shown!r})" if shown is not None and not isinstance(shown, dict) else ""
+        lines.append(f"  {path or '<root>'}: {item['msg']}{got}")
+    return "Invalid config:\n" + "\n".join(lines)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"student.lora.r=16"`` → (["student", "lora", "r"], 16); the value is parsed as YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"Override {text!r} is not of the form key.path=value (e.g. student.lora.r=16).")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Override {text!r}: the value is not valid YAML ({exc}).") from None
+    return key.strip().split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Return a copy of ``data`` with each ``a.b.c=value`` set (intermediate dicts are created)."""
+    import copy
+
+    data = copy.deepcopy(data)
+    for text in overrides:
+        path, value = parse_override(text)
+        node = data
+        for i, part in enumerate(path[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"Override {text!r}: {'.'.join(path[: i + 1])} is {child!r}, not a mapping.")
+            node = child
+        node[path[-1]] = value
+    return data
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file {str(path)!r} does not exist.")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Config file {str(path)!r} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config file {str(path)!r} must hold a mapping at the top, got {type(data).__name__}.")
+    return data
+
+
+def validate_config(data: dict[str, Any]) -> RunConfig:
+    """Validate a plain dict as a RunConfig, including each named component's options."""
+    try:
+        config = RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None
+    return resolve_components(config)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
+                base: dict[str, Any] | None = None) -> RunConfig:
+    """Load YAML (or start from ``base``), apply overrides, validate everything."""
+    data = dict(base or {})
+    if path is not None:
+        data = read_yaml(path)
+        data.setdefault("name", Path(path).stem)
+    return validate_config(apply_overrides(data, overrides or []))
+
+
+def resolve_components(config: RunConfig) -> RunConfig:
+    """Check each component name against its registry and fill in its options' defaults."""
+    from teachenv.core import registry
+
+    resolved = config.model_dump()
+    for path, reg, spec in (
+        ("task", registry.tasks, config.task),
+        ("agent.policy", registry.policies, config.agent.policy),
+        ("agent.engine", registry.engines, config.agent.engine),
+    ):
+        try:
+            component = reg.get(spec.name)
+        except TeachEnvError as exc:
+            raise ConfigError(f"Invalid config:\n  {path}.name: {exc}") from None
+        options = component_options(spec, component, path=path)
+        node = resolved
+        for part in path.split("."):
+            node = node[part]
+        node.clear()
+        node.update({"name": spec.name, **(options.model_dump() if options is not None else {})})
+    return RunConfig.model_validate(resolved)
+
+
+def component_options(spec: ComponentSpec, component: Any, path: str = "") -> Any:
+    """The validated options model of a component spec (or None if the component takes none);
+    errors name the field under ``path`` (e.g. ``agent.policy``)."""
+    options_model = getattr(component, "Config", None)
+    if options_model is None:
+        if spec.options:
+            raise ConfigError(f"Invalid config:\n  {path or spec.name}: {spec.name!r} takes no options, "
+                              f"got {sorted(spec.options)}.")
+        return None
+    try:
+        return options_model.model_validate(spec.options)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, prefix=path or spec.name)) from None
+
+
+def dump_config(config: RunConfig) -> str:
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

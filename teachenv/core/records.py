@@ -1,0 +1,210 @@
+"""Typed records passed between the task, the engines, the student and the environment.
+
+Every record is a frozen pydantic model, so it validates on construction, serialises to JSON for
+the run directory and compares by value (which `gymnasium`'s determinism checks rely on).
+This module knows no model library and no particular task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from teachenv.core.ledger import CostSnapshot
+
+
+class Record(BaseModel):
+    """Base of all records: frozen, no unknown fields, bytes as base64 in JSON."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
+
+
+class TaskExample(Record):
+    """One item of a task: what the student is asked and how the answer is known.
+
+    ``image`` (PNG bytes) and ``tests`` (code to execute) let the VQA and code tracks use the same
+    record; a plain text task leaves both empty.
+    """
+
+    id: str = Field(description="Stable id; for generated worlds a hash of skill and content.")
+    skill: str = Field(description="The skill this example exercises (a name from the task's skills).")
+    prompt: str = Field(description="The task's question, before the student's prompt format is applied.")
+    answer: str = Field(description="The gold answer the checker compares against.")
+    params: dict[str, int | float | str | bool] = Field(
+        default_factory=dict, description="Generator parameters (digits, carries, ...), for finer subskills."
+    )
+    image: bytes | None = Field(default=None, description="PNG bytes for visual tasks.")
+    tests: tuple[str, ...] = Field(default=(), description="Test code for code tasks, run in the sandbox.")
+
+    @property
+    def content_key(self) -> str:
+        """Identity of the question itself, used to find duplicates and eval-split overlaps."""
+        digest = hashlib.sha256()
+        digest.update(self.prompt.strip().encode())
+        if self.image is not None:
+            digest.update(self.image)
+        return digest.hexdigest()
+
+
+class TrainingExample(Record):
+    """A candidate training example: a task example plus the completion the student learns."""
+
+    example: TaskExample
+    completion: str = Field(description="The target text the student is trained to produce.")
+    origin: str = Field(default="engine", description="Who made it: an engine name or 'agent' for ready-made data.")
+
+
+RejectionReason = Literal[
+    "wrong-answer",  # the checker disagrees with the stated completion
+    "unparseable",  # the example could not be read (malformed prompt, reply not JSON, ...)
+    "unknown-skill",  # names a skill the task does not have
+    "skill-mismatch",  # a valid example, but not of the skill it claims
+    "duplicate",  # same question as an earlier example in this episode
+    "overlaps-eval",  # the question is in the validation or test split
+    "over-budget",  # generated beyond the round's cap or the episode's example budget
+]
+
+
+class RejectedExample(Record):
+    """A candidate that did not reach the student, with the reason; kept so yield is measurable."""
+
+    candidate: TrainingExample
+    reason: RejectionReason
+    detail: str = ""
+
+
+class Verdict(Record):
+    """A checker's decision on one candidate."""
+
+    accepted: bool
+    reason: RejectionReason | None = None
+    detail: str = ""
+
+
+class GradedPrediction(Record):
+    """The student's completion for one evaluation example, graded by the task."""
+
+    example_id: str
+    skill: str
+    prompt: str
+    completion: str
+    answer: str
+    correct: bool
+
+
+class SkillReport(Record):
+    """Accuracy of the student on one skill of one split."""
+
+    skill: str
+    n: int
+    correct: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.n if self.n else 0.0
+
+
+class EvalReport(Record):
+    """Per-skill results of one evaluation; ``accuracy`` is the unweighted mean over skills."""
+
+    split: Literal["train", "val", "test"]
+    skills: tuple[SkillReport, ...]
+
+    @property
+    def accuracy(self) -> float:
+        return sum(s.accuracy for s in self.skills) / len(self.skills) if self.skills else 0.0
+
+    @property
+    def accuracy_by_skill(self) -> dict[str, float]:
+        return {s.skill: s.accuracy for s in self.skills}
+
+
+class SkillRequest(Record):
+    """Ask the data-generation engine for ``count`` examples of ``skill``."""
+
+    skill: str
+    count: int = Field(ge=0)
+    params: dict[str, int | float | str | bool] = Field(default_factory=dict)
+
+
+class DataGenerationAction(Record):
+    """What the teacher asks for in one round, in typed form.
+
+    Array actions of the gymnasium action space are converted to this record; programmatic and LLM
+    agents may build it directly. ``examples`` are ready-made examples from agents that generate
+    their own data: they are verified like any other.
+    """
+
+    requests: tuple[SkillRequest, ...] = ()
+    examples: tuple[TrainingExample, ...] = ()
+    plan: str | None = Field(default=None, description="Free-form plan text, for engines that read one.")
+
+    @property
+    def requested(self) -> int:
+        return sum(r.count for r in self.requests) + len(self.examples)
+
+
+class TrainMetrics(Record):
+    """What one call to ``Student.train`` did."""
+
+    examples: int
+    steps: int
+    train_loss: float | None = None
+    trainable_parameters: int = 0
+
+
+class RoundResult(Record):
+    """Everything deterministic about one round (round 0 = the state after ``reset``).
+
+    Its ``log_row`` is the row written to ``episode.jsonl``; timings are added beside it by the
+    recorder, never inside, so two runs of the same seed and config give equal results.
+    """
+
+    round: int = Field(ge=0)
+    requested: dict[str, int] = Field(default_factory=dict, description="Examples asked per skill (after clipping).")
+    ready_made: int = Field(0, description="Ready-made examples the action carried.")
+    examples_generated: int = 0
+    examples_accepted: int = 0
+    accepted_by_skill: dict[str, int] = Field(default_factory=dict)
+    rejected_by_reason: dict[str, int] = Field(default_factory=dict)
+    train: TrainMetrics | None = None
+    val: EvalReport
+    reward: float | None = Field(None, description="Change in mean validation accuracy; None at round 0.")
+    reward_by_skill: dict[str, float] = Field(default_factory=dict)
+    test: EvalReport | None = Field(None, description="Measured at reset and when the episode ends.")
+    cost: CostSnapshot
+    terminated: bool = False
+    truncated: bool = False
+    truncated_by: tuple[str, ...] = ()
+
+    @property
+    def examples_rejected(self) -> int:
+        return self.examples_generated - self.examples_accepted
+
+    def log_row(self) -> dict:
+        """The ``episode.jsonl`` row (schema documented in the README)."""
+        row = {
+            "round": self.round,
+            "val_accuracy": self.val.accuracy,
+            "val_accuracy_by_skill": self.val.accuracy_by_skill,
+            "reward": self.reward,
+            "reward_by_skill": self.reward_by_skill,
+            "requested": self.requested,
+            "ready_made": self.ready_made,
+            "examples_generated": self.examples_generated,
+            "examples_accepted": self.examples_accepted,
+            "examples_rejected": self.examples_rejected,
+            "accepted_by_skill": self.accepted_by_skill,
+            "rejected_by_reason": self.rejected_by_reason,
+            "train": self.train.model_dump(mode="json") if self.train else None,
+            "cost": self.cost.model_dump(mode="json"),
+            "terminated": self.terminated,
+            "truncated": self.truncated,
+            "truncated_by": list(self.truncated_by),
+        }
+        if self.test is not None:
+            row["test_accuracy"] = self.test.accuracy
+            row["test_accuracy_by_skill"] = self.test.accuracy_by_skill
+        return row

@@ -1,0 +1,8 @@
+"""Engines: text-generation backends (requests → texts + token usage) and data-generation engines
+(a teacher's action → candidate training examples). Registered by name; heavy backends are lazy."""
+
+from teachenv.core.registry import backends as _backends
+from teachenv.core.registry import engines as _engines
+
+_engines.register("procedural", "teachenv.engines.procedural:ProceduralEngine")
+_backends.register("transformers", "teachenv.engines.transformers_backend:TransformersBackend")

@@ -1,0 +1,1 @@
+"""Gymnasium environments whose agent is a teacher (one module per environment structure)."""

@@ -1,0 +1,47 @@
+"""Turn a validated ``RunConfig`` into the components an environment composes.
+
+The student (torch, transformers, TRL) is imported here only when it is built.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from teachenv.core import registry
+from teachenv.core.config import RunConfig, component_options, load_config, validate_config
+from teachenv.core.errors import ConfigError
+from teachenv.core.ledger import CostLedger
+from teachenv.engines.base import DataEngine
+from teachenv.student.base import Student
+from teachenv.tasks.base import Task
+
+
+def as_run_config(config: RunConfig | dict[str, Any] | str | Path | None, default: RunConfig) -> RunConfig:
+    """Accept a RunConfig, a plain dict, a YAML path, or None (→ ``default``)."""
+    if config is None:
+        return default
+    if isinstance(config, RunConfig):
+        return config
+    if isinstance(config, dict):
+        return validate_config(config)
+    if isinstance(config, (str, Path)):
+        return load_config(config)
+    raise ConfigError(f"config must be a RunConfig, a dict or a YAML path, got {type(config).__name__}.")
+
+
+def build_task(config: RunConfig) -> Task:
+    task_cls = registry.tasks.get(config.task.name)
+    options = component_options(config.task, task_cls)
+    return task_cls(options) if options is not None else task_cls()
+
+
+def build_engine(config: RunConfig, task: Task, ledger: CostLedger) -> DataEngine:
+    engine_cls = registry.engines.get(config.agent.engine.name)
+    return engine_cls(task, ledger, component_options(config.agent.engine, engine_cls))
+
+
+def build_student(config: RunConfig, task: Task, *, progress: bool = False) -> Student:
+    from teachenv.student.lora_student import LoRAStudent
+
+    return LoRAStudent(config.student, task, progress=progress)

@@ -1,0 +1,42 @@
+"""Writes what an environment does into a run directory: the episode log and per-round artifacts.
+
+The environment calls it after reset and after each round; it decides nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from teachenv.core.records import DataGenerationAction, GradedPrediction, RejectedExample, RoundResult, TrainingExample
+from teachenv.core.run_dir import RunDirectory, atomic_write_json, atomic_write_jsonl
+from teachenv.student.base import Student
+
+
+class RunRecorder:
+    def __init__(self, run_dir: RunDirectory) -> None:
+        self.run_dir = run_dir
+
+    def start_episode(self) -> None:
+        """A reset starts the episode log anew (the run directory holds one episode)."""
+        atomic_write_jsonl(self.run_dir.episode_path, [])
+
+    def record(self, result: RoundResult, timings: dict[str, float], *,
+               predictions: Sequence[GradedPrediction] = (),
+               action: DataGenerationAction | None = None,
+               accepted: Sequence[TrainingExample] = (),
+               rejected: Sequence[RejectedExample] = (),
+               student: Student | None = None) -> None:
+        """Write the round's artifacts first, then its episode row: a row means the round is complete."""
+        folder = self.run_dir.round_dir(result.round)
+        if action is not None:
+            atomic_write_json(folder / "action.json", action)
+        if result.round > 0:
+            atomic_write_jsonl(folder / "generated.jsonl", accepted)
+            atomic_write_jsonl(folder / "rejected.jsonl", rejected)
+            atomic_write_json(folder / "train.json", result.train)
+        atomic_write_jsonl(folder / "predictions.jsonl", predictions)
+        if student is not None and result.round > 0:
+            student.save_adapter(folder / "adapter")
+        row = result.log_row()
+        row["timings"] = {k: round(v, 3) for k, v in timings.items()}
+        self.run_dir.append_episode_row(row)

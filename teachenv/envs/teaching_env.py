@@ -1,0 +1,226 @@
+"""``TeachingEnv``: the round every environment structure shares, as a ``gymnasium.Env`` base.
+
+A round is a short sequence of calls on injected components — the teacher's data engine, the
+verifier, the student, the ledger — and this module knows only their interfaces, never TRL,
+transformers or vLLM. Subclasses define the spaces and how an action becomes a
+``DataGenerationAction`` and how the state becomes an observation.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import abstractmethod
+from collections import Counter
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from teachenv.core.config import RunConfig
+from teachenv.core.errors import EnvStateError
+from teachenv.core.ledger import BUDGET_NAMES, CostLedger
+from teachenv.core.records import DataGenerationAction, EvalReport, RoundResult, SkillRequest
+from teachenv.core.run_dir import RunDirectory
+from teachenv.envs import build
+from teachenv.envs.defaults import cheap_config
+from teachenv.envs.recorder import RunRecorder
+from teachenv.envs.state import EnvState
+from teachenv.envs.verification import Verifier
+
+#: Keys of ``info`` (defined once; values are deterministic for a seed and config).
+INFO_STATE = "state"
+INFO_ROUND = "round_result"
+INFO_TEST_ACCURACY = "test_accuracy"
+INFO_TRUNCATED_BY = "truncated_by"
+
+PhaseCallback = Callable[[str, int], None]
+
+
+def clip_requests(requests: tuple[SkillRequest, ...], cap: int) -> tuple[SkillRequest, ...]:
+    """Scale counts down proportionally so they sum to at most ``cap`` (largest remainders first)."""
+    total = sum(r.count for r in requests)
+    if total <= cap:
+        return requests
+    shares = [r.count * cap / total for r in requests]
+    counts = [int(s) for s in shares]
+    by_remainder = sorted(range(len(requests)), key=lambda i: (-(shares[i] - counts[i]), i))
+    for i in by_remainder[: cap - sum(counts)]:
+        counts[i] += 1
+    return tuple(r.model_copy(update={"count": c}) for r, c in zip(requests, counts))
+
+
+class TeachingEnv(gym.Env):
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(self, config: RunConfig | dict | str | Path | None = None, *,
+                 run_dir: str | Path | RunDirectory | None = None, render_mode: str | None = None,
+                 on_phase: PhaseCallback | None = None, progress: bool = False) -> None:
+        self.config = build.as_run_config(config, default=cheap_config())
+        self.render_mode = render_mode
+        self.on_phase = on_phase
+        self.task = build.build_task(self.config)
+        self.skills = self.task.skills
+        self.ledger = CostLedger(self.config.budget, self.config.prices)
+        self.engine = build.build_engine(self.config, self.task, self.ledger)
+        self.student = build.build_student(self.config, self.task, progress=progress)
+        self.verifier = Verifier(self.task, [*self.task.load("val"), *self.task.load("test")])
+        if run_dir is not None and not isinstance(run_dir, RunDirectory):
+            run_dir = RunDirectory(run_dir)
+        self.recorder = RunRecorder(run_dir) if run_dir is not None else None
+        self.max_rounds = self.config.env.max_rounds
+        self.cap = self.config.env.examples_per_round
+        self.max_per_skill = self.config.env.max_per_skill or self.cap
+        self._round: int | None = None
+        self._done = False
+
+    # -- structure-specific ------------------------------------------------------------------
+    @abstractmethod
+    def to_generation_action(self, action: Any) -> DataGenerationAction:
+        """Validate an action (raise ``InvalidActionError``) and express it as a typed action."""
+
+    @abstractmethod
+    def observation(self, state: EnvState) -> Any:
+        """The gymnasium observation of ``state``."""
+
+    # -- gymnasium API -----------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        timer = _Timer()
+        self.ledger.reset()
+        self.verifier.reset()
+        self._accepted_by_skill = Counter({s: 0 for s in self.skills})
+        self._round, self._done, self._last_reward = 0, False, None
+        with timer("reset_student"):
+            self.student.reset(seed=self._next_seed())
+        self._phase("evaluate", 0)
+        with timer("eval_val"):
+            self._val, predictions = self.student.evaluate("val")
+        with timer("eval_test"):
+            test, _ = self.student.evaluate("test")
+        self._reset_test = test
+        result = RoundResult(round=0, val=self._val, test=test, cost=self.ledger.snapshot())
+        if self.recorder is not None:
+            self.recorder.start_episode()
+            self.recorder.record(result, timer.seconds, predictions=predictions)
+        state = self.state()
+        return self.observation(state), {INFO_STATE: state, INFO_ROUND: result, INFO_TEST_ACCURACY: test.accuracy}
+
+    def step(self, action: Any):
+        if self._round is None:
+            raise EnvStateError("Call reset() before step().")
+        if self._done:
+            raise EnvStateError("The episode has ended; call reset() to start a new one.")
+        typed = self.to_generation_action(action)
+        timer = _Timer()
+        started = time.perf_counter()
+        round_index = self._round + 1
+        data_rng = np.random.default_rng(self._next_seed())
+        train_seed = self._next_seed()
+
+        cap = self.cap if self.ledger.remaining_examples() is None else min(self.cap, self.ledger.remaining_examples())
+        requests = clip_requests(typed.requests, cap)
+        self._phase("generate", round_index)
+        with timer("generate"):
+            candidates = self.engine.generate(typed.model_copy(update={"requests": requests, "examples": ()}),
+                                              data_rng) if requests else []
+        candidates = [*candidates[: sum(r.count for r in requests)], *typed.examples]
+        self._phase("verify", round_index)
+        with timer("verify"):
+            accepted, rejected = self.verifier.verify(candidates, limit=cap)
+        self.ledger.add_examples(len(candidates), len(accepted))
+        self._accepted_by_skill.update(c.example.skill for c in accepted)
+        self._phase("train", round_index)
+        with timer("train"):
+            metrics = self.student.train(accepted, seed=train_seed)
+        self._phase("evaluate", round_index)
+        with timer("eval_val"):
+            val, predictions = self.student.evaluate("val")
+        reward = val.accuracy - self._val.accuracy
+        previous = self._val.accuracy_by_skill
+        reward_by_skill = {s: acc - previous[s] for s, acc in val.accuracy_by_skill.items()}
+        self._val, self._round, self._last_reward = val, round_index, reward
+        self.ledger.add_seconds(time.perf_counter() - started)
+
+        terminated = round_index >= self.max_rounds
+        exhausted = [] if terminated else self.ledger.exhausted()
+        truncated = bool(exhausted)
+        test = None
+        if terminated or truncated:
+            self._done = True
+            with timer("eval_test"):
+                test, _ = self.student.evaluate("test")
+        result = RoundResult(
+            round=round_index,
+            requested={r.skill: r.count for r in requests},
+            ready_made=len(typed.examples),
+            examples_generated=len(candidates),
+            examples_accepted=len(accepted),
+            accepted_by_skill=dict(sorted(Counter(c.example.skill for c in accepted).items())),
+            rejected_by_reason=dict(sorted(Counter(r.reason for r in rejected).items())),
+            train=metrics, val=val, reward=reward, reward_by_skill=reward_by_skill, test=test,
+            cost=self.ledger.snapshot(), terminated=terminated, truncated=truncated, truncated_by=tuple(exhausted),
+        )
+        if self.recorder is not None:
+            self._phase("save", round_index)
+            self.recorder.record(result, timer.seconds, predictions=predictions, action=typed,
+                                 accepted=accepted, rejected=rejected, student=self.student)
+        state = self.state()
+        info: dict[str, Any] = {INFO_STATE: state, INFO_ROUND: result}
+        if test is not None:
+            info[INFO_TEST_ACCURACY] = test.accuracy
+        if truncated:
+            info[INFO_TRUNCATED_BY] = tuple(exhausted)
+        return self.observation(state), reward, terminated, truncated, info
+
+    def render(self) -> str | None:
+        if self.render_mode == "ansi":
+            return self.state().to_text() if self._round is not None else "(not reset yet)"
+        return None
+
+    # -- helpers -----------------------------------------------------------------------------
+    def state(self) -> EnvState:
+        return EnvState(
+            round=self._round or 0,
+            max_rounds=self.max_rounds,
+            skills=self.skills,
+            examples_per_round=self.cap,
+            max_per_skill=self.max_per_skill,
+            val_accuracy=self._val.accuracy,
+            val_accuracy_by_skill=self._val.accuracy_by_skill,
+            accepted_by_skill=dict(self._accepted_by_skill),
+            budget_left={name: self.ledger.fraction_left(name) for name in BUDGET_NAMES},
+            last_reward=self._last_reward,
+        )
+
+    @property
+    def val_report(self) -> EvalReport:
+        return self._val
+
+    @property
+    def reset_test_report(self) -> EvalReport:
+        return self._reset_test
+
+    def _next_seed(self) -> int:
+        return int(self.np_random.integers(0, 2**31 - 1))
+
+    def _phase(self, name: str, round_index: int) -> None:
+        if self.on_phase is not None:
+            self.on_phase(name, round_index)
+
+
+class _Timer:
+    """Accumulates wall seconds per phase (for the run log only, never for ``info``)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start

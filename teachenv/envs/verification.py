@@ -1,0 +1,47 @@
+"""Verify candidate training examples before the student sees them.
+
+Each candidate is checked by the task, then dropped if it repeats an earlier example of the
+episode or overlaps the validation / test split. Rejections are kept with their reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from teachenv.core.records import RejectedExample, TaskExample, TrainingExample
+from teachenv.tasks.base import Task
+
+
+class Verifier:
+    """Holds the episode's memory of seen questions; ``reset`` forgets it."""
+
+    def __init__(self, task: Task, eval_examples: Iterable[TaskExample]) -> None:
+        self.task = task
+        self.eval_keys = frozenset(e.content_key for e in eval_examples)
+        self.seen: set[str] = set()
+
+    def reset(self) -> None:
+        self.seen.clear()
+
+    def verify(self, candidates: Sequence[TrainingExample], limit: int | None = None
+               ) -> tuple[list[TrainingExample], list[RejectedExample]]:
+        """Split candidates into accepted and rejected; candidates past ``limit`` are 'over-budget'."""
+        accepted: list[TrainingExample] = []
+        rejected: list[RejectedExample] = []
+        for index, candidate in enumerate(candidates):
+            if limit is not None and index >= limit:
+                rejected.append(RejectedExample(candidate=candidate, reason="over-budget"))
+                continue
+            verdict = self.task.verify(candidate)
+            key = candidate.example.content_key
+            if not verdict.accepted:
+                rejected.append(RejectedExample(candidate=candidate, reason=verdict.reason or "wrong-answer",
+                                                detail=verdict.detail))
+            elif key in self.eval_keys:
+                rejected.append(RejectedExample(candidate=candidate, reason="overlaps-eval"))
+            elif key in self.seen:
+                rejected.append(RejectedExample(candidate=candidate, reason="duplicate"))
+            else:
+                self.seen.add(key)
+                accepted.append(candidate)
+        return accepted, rejected

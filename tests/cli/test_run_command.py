@@ -1,0 +1,97 @@
+"""`teachenv run` end to end on the cheap default: run directory, log schema, determinism."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from teachenv.envs.defaults import CHEAP_DEFAULTS
+
+REQUIRED_ROW_KEYS = {
+    "round", "val_accuracy", "val_accuracy_by_skill", "reward", "examples_generated", "examples_accepted",
+    "examples_rejected", "cost", "timings",
+}
+
+
+def run_cli(tmp_path, config: dict, *args: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({**config, "runs_dir": str(tmp_path / "runs")}))
+    return subprocess.run([sys.executable, "-m", "teachenv.cli.main", "run", str(path), *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+def without_timings(rows):
+    return [{k: v for k, v in row.items() if k != "timings"} for row in rows]
+
+
+def test_run_writes_the_documented_run_directory(tmp_path):
+    done = run_cli(tmp_path, CHEAP_DEFAULTS, "--name", "a", "--seed", "5")
+    assert done.returncode == 0, done.stderr
+    root = tmp_path / "runs" / "a"
+    rows = [json.loads(line) for line in (root / "episode.jsonl").read_text().splitlines()]
+    assert [r["round"] for r in rows] == [0, 1, 2, 3]
+    for row in rows:
+        assert REQUIRED_ROW_KEYS <= set(row)
+    assert "test_accuracy" in rows[0] and "test_accuracy" in rows[-1]
+    assert all("test_accuracy" not in r for r in rows[1:-1])
+    assert rows[0]["reward"] is None and rows[0]["examples_generated"] == 0
+    resolved = yaml.safe_load((root / "config.yaml").read_text())
+    assert resolved["seed"] == 5 and resolved["task"]["val_per_skill"] == 4
+    for k in (1, 2, 3):
+        folder = root / "rounds" / str(k)
+        for name in ("action.json", "generated.jsonl", "rejected.jsonl", "train.json", "predictions.jsonl"):
+            assert (folder / name).is_file(), f"missing rounds/{k}/{name}"
+        assert (folder / "adapter" / "adapter_config.json").is_file()
+    summary = json.loads((root / "summary.json").read_text())
+    assert summary["peak_memory_mb"] > 0 and summary["rounds"] == 3
+    assert "mean" in done.stdout and "peak memory" in done.stdout
+
+
+def test_same_seed_and_config_give_the_same_episode_log(tmp_path):
+    logs = []
+    for name in ("x", "y"):
+        done = run_cli(tmp_path, CHEAP_DEFAULTS, "--name", name, "--set", "agent.policy.name=random")
+        assert done.returncode == 0, done.stderr
+        rows = [json.loads(line) for line in (tmp_path / "runs" / name / "episode.jsonl").read_text().splitlines()]
+        logs.append(without_timings(rows))
+    assert logs[0] == logs[1]
+    assert any(r["examples_accepted"] for r in logs[0])
+
+
+def test_a_different_seed_gives_a_different_episode(tmp_path):
+    logs = []
+    for seed in ("1", "2"):
+        done = run_cli(tmp_path, CHEAP_DEFAULTS, "--name", f"s{seed}", "--seed", seed,
+                       "--set", "agent.policy.name=random")
+        assert done.returncode == 0, done.stderr
+        logs.append((tmp_path / "runs" / f"s{seed}" / "rounds" / "1" / "generated.jsonl").read_text())
+    assert logs[0] != logs[1]
+
+
+def test_config_errors_name_the_field_and_exit_2(tmp_path):
+    done = run_cli(tmp_path, CHEAP_DEFAULTS, "--set", "student.lora.rank=8")
+    assert done.returncode == 2
+    assert "student.lora.rank" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_existing_run_is_not_overwritten_by_accident(tmp_path):
+    assert run_cli(tmp_path, CHEAP_DEFAULTS, "--name", "same").returncode == 0
+    again = run_cli(tmp_path, CHEAP_DEFAULTS, "--name", "same")
+    assert again.returncode == 2 and "--overwrite" in again.stderr
+    assert run_cli(tmp_path, CHEAP_DEFAULTS, "--name", "same", "--overwrite").returncode == 0
+
+
+@pytest.mark.parametrize("command", [["--help"], ["list"]])
+def test_cli_starts_without_heavy_imports(command):
+    code = ("import sys, runpy; sys.argv=['teachenv', *sys.argv[1:]];\n"
+            "from teachenv.cli.main import app\n"
+            "try:\n    app()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+            "heavy=[m for m in ('torch','transformers','trl','peft','datasets') if m in sys.modules]\n"
+            "print('HEAVY', heavy)")
+    done = subprocess.run([sys.executable, "-c", code, *command], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "HEAVY []" in done.stdout
