@@ -50,6 +50,13 @@ class Task(ABC):
 class GeneratedTask(Task):
     """A task whose generator can make fresh, already-correct training examples per skill."""
 
+    config: BaseModel
+
+    def generator_identity(self) -> dict:
+        """What shapes the generated data (cache keys of students pretrained on it). By default the
+        whole config; override to leave out settings that do not change the data, such as split sizes."""
+        return {"name": self.name, "config": self.config.model_dump(mode="json")}
+
     @abstractmethod
     def generate(self, skill: str, count: int, rng: np.random.Generator,
                  params: dict | None = None) -> list[TrainingExample]:

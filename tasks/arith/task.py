@@ -72,6 +72,10 @@ class ArithTask(GeneratedTask):
                 )
         return splits
 
+    def generator_identity(self) -> dict:
+        # The split sizes only pick which held-out items are evaluated; training data is the same.
+        return {"name": self.name, "config": self.config.model_dump(mode="json", exclude={"val_per_skill", "test_per_skill"})}
+
     def load(self, split: EvalSplit) -> list[TaskExample]:
         return list(self._eval_splits[split])
 

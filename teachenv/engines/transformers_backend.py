@@ -1,0 +1,150 @@
+"""``TransformersBackend``: batched text generation with a Hugging Face causal LM, in-process.
+
+It wraps any causal LM (a plain ``transformers`` model or a PEFT-wrapped one) and its tokenizer
+behind the narrow ``TextBackend`` interface. Requests are grouped by their sampling settings,
+sorted by prompt length within a group and cut into batches of ``batch_size``, so that a batch
+pads little; prompts are padded on the **left** so every row's last prompt token sits in the
+last column and generated tokens line up. Results come back in the order of the requests.
+
+Greedy decoding when ``temperature == 0``; otherwise sampling, with torch's RNG seeded per batch
+from the requests' ``seed`` (the caller's RNG state is restored afterwards). Generation stops at
+the end-of-sequence token; the text returned is the completion only, special tokens removed.
+
+It knows nothing about tasks, grading or training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from teachenv.core.errors import ConfigError
+from teachenv.engines.base import GenerationRequest, GenerationResult, TextBackend
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+_DTYPES = ("float32", "bfloat16", "float16")
+
+
+class TransformersBackend(TextBackend):
+    """Generate with ``model`` and ``tokenizer`` in batches of ``batch_size`` (left padded)."""
+
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, *, batch_size: int = 64,
+                 model_name: str | None = None) -> None:
+        if batch_size < 1:
+            raise ConfigError(f"TransformersBackend batch_size must be ≥ 1, got {batch_size}.")
+        if tokenizer.pad_token_id is None and tokenizer.eos_token_id is None:
+            raise ConfigError(
+                f"Tokenizer {type(tokenizer).__name__} has neither a pad nor an eos token; batched generation "
+                "needs one. Set tokenizer.pad_token before building the backend."
+            )
+        self.model = model
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.model_name = model_name or getattr(model.config, "name_or_path", None) or type(model).__name__
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str, *, batch_size: int = 64, device: str = "cpu",
+                        dtype: str = "float32", model_name: str | None = None) -> TransformersBackend:
+        """Load any causal LM (Hugging Face id or local path) and its tokenizer."""
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if dtype not in _DTYPES:
+            raise ConfigError(f"dtype {dtype!r} is not supported; use one of {', '.join(_DTYPES)}.")
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+        if tokenizer.pad_token is None:
+            # Many causal LMs ship without a pad token; left padding only needs *some* id under a zero mask.
+            tokenizer.pad_token = tokenizer.eos_token
+        model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=getattr(torch, dtype)).to(device)
+        return cls(model, tokenizer, batch_size=batch_size, model_name=model_name or name_or_path)
+
+    # -- generation ----------------------------------------------------------------------------
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
+        import torch
+
+        if not requests:
+            return []
+        prompt_ids = self.tokenizer([r.prompt for r in requests])["input_ids"]
+        results: list[GenerationResult | None] = [None] * len(requests)
+        was_training = self.model.training
+        self.model.eval()  # no dropout (LoRA dropout included) while generating
+        try:
+            with torch.inference_mode():
+                for indices in self._batches(requests, prompt_ids):
+                    outputs = self._generate_batch([prompt_ids[i] for i in indices], requests[indices[0]])
+                    for i, result in zip(indices, outputs, strict=True):
+                        results[i] = result
+        finally:
+            self.model.train(was_training)
+        return results  # type: ignore[return-value]
+
+    def _batches(self, requests: Sequence[GenerationRequest], prompt_ids: list[list[int]]) -> list[list[int]]:
+        """Request indices cut into batches: same sampling settings, similar prompt lengths."""
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for i, request in enumerate(requests):
+            greedy = request.temperature == 0
+            key = (request.max_new_tokens, greedy, None if greedy else (request.temperature, request.top_p, request.seed))
+            groups.setdefault(key, []).append(i)
+        batches = []
+        for indices in groups.values():
+            indices.sort(key=lambda i: len(prompt_ids[i]))
+            batches.extend(indices[k:k + self.batch_size] for k in range(0, len(indices), self.batch_size))
+        return batches
+
+    def _eos_ids(self) -> list[int]:
+        eos = getattr(self.model.generation_config, "eos_token_id", None)
+        ids = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
+        if self.tokenizer.eos_token_id is not None and self.tokenizer.eos_token_id not in ids:
+            ids.append(self.tokenizer.eos_token_id)
+        return ids
+
+    def _generate_batch(self, batch_ids: list[list[int]], settings: GenerationRequest) -> list[GenerationResult]:
+        import torch
+        from transformers import GenerationConfig
+
+        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        eos_ids = self._eos_ids()
+        width = max(len(ids) for ids in batch_ids)
+        device = self._device()
+        input_ids = torch.full((len(batch_ids), width), pad_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(batch_ids), width), dtype=torch.long)
+        for row, ids in enumerate(batch_ids):  # left padding: the prompts end in the last column
+            input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
+            attention_mask[row, width - len(ids):] = 1
+
+        sampling = settings.temperature > 0
+        config = GenerationConfig(
+            max_new_tokens=settings.max_new_tokens,
+            do_sample=sampling,
+            temperature=settings.temperature if sampling else None,
+            top_p=settings.top_p if sampling else None,
+            top_k=None,
+            pad_token_id=pad_id,
+            eos_token_id=eos_ids or None,
+        )
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            if sampling:
+                torch.manual_seed(settings.seed if settings.seed is not None else 0)
+            output = self.model.generate(
+                input_ids=input_ids.to(device), attention_mask=attention_mask.to(device), generation_config=config
+            )
+        return [self._result(row.tolist(), len(ids), eos_ids)
+                for row, ids in zip(output[:, width:].cpu(), batch_ids, strict=True)]
+
+    def _result(self, generated: list[int], prompt_tokens: int, eos_ids: list[int]) -> GenerationResult:
+        """Cut one row of generated ids at its first end-of-sequence token (kept in the count)."""
+        stop = next((k for k, token in enumerate(generated) if token in eos_ids), None)
+        tokens = generated if stop is None else generated[: stop + 1]
+        return GenerationResult(
+            text=self.tokenizer.decode(tokens, skip_special_tokens=True),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=len(tokens),
+            finish_reason="length" if stop is None else "stop",
+        )
+
+    def _device(self) -> torch.device:
+        return next(self.model.parameters()).device

@@ -1,0 +1,249 @@
+"""``LoRAStudent``: a base causal LM plus one LoRA adapter, trained with TRL and graded per skill.
+
+The base model is chosen by ``StudentConfig.model``:
+
+- ``"tiny"``: the locally built and pretrained tiny student of ``config.tiny`` (see ``tiny_model``);
+- ``"plumbing"``: an alias for ``"tiny"`` with ``config.tiny.pretrain_steps`` forced to 0, i.e. an
+  untrained model of ``config.tiny``'s shape, for fast plumbing tests (the environment may also ask
+  for it as ``model="tiny"`` with ``tiny.pretrain_steps=0``: same result);
+- anything else: a Hugging Face causal LM id or local path (``config.dtype``, ``config.device``).
+
+``train`` runs TRL's ``SFTTrainer`` on prompt-completion rows (``task.prompt(example)`` →
+``completion``), so the loss is on the completion only and TRL appends the eos token. In
+*continual* mode every round keeps training the same adapter; in *retrain* mode each round trains a
+fresh adapter on every example accepted since ``reset``. ``evaluate`` answers a split greedily
+through ``TransformersBackend`` and grades with ``task.score``. ``reset`` unloads the adapter without
+merging, so the base weights are exactly those loaded at construction.
+
+Randomness: the adapter's initial weights and the order of training batches are fixed by the
+``seed`` given to ``train``; the caller's torch RNG is restored afterwards (TRL's ``set_seed`` still
+reseeds Python's and numpy's global RNGs, which teachenv does not use).
+This module knows nothing about teachers, rewards or budgets.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from teachenv.core.config import StudentConfig
+from teachenv.core.errors import ConfigError
+from teachenv.core.records import EvalReport, GradedPrediction, SkillReport, TaskExample, TrainingExample, TrainMetrics
+from teachenv.student.base import Student
+from teachenv.tasks.base import EvalSplit, GeneratedTask, Task
+
+if TYPE_CHECKING:
+    from peft import PeftModel
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+# The student loads local files only; unset, `datasets` and the hub client retry lookups for ~20 s
+# when offline. Set HF_HUB_OFFLINE=0 yourself to let a hub model id download.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+_TINY_MODELS = ("tiny", "plumbing")
+# transformers' name for a constant rate after warm-up; plain "constant" ignores warmup_steps.
+_SCHEDULERS = {"constant": "constant_with_warmup", "linear": "linear", "cosine": "cosine"}
+
+
+class LoRAStudent(Student):
+    """A base model plus one LoRA adapter (none until the first ``train``)."""
+
+    def __init__(self, config: StudentConfig, task: Task, *, progress: bool = False) -> None:
+        self.config = config
+        self.task = task
+        self.progress = progress
+        self.base, self.tokenizer = load_base(config, task, progress=progress)
+        self.adapter: PeftModel | None = None
+        self.examples: list[TrainingExample] = []  # everything accepted since reset (retrain mode uses it)
+        self._splits: dict[str, list[TaskExample]] = {}
+
+    @property
+    def model(self) -> PreTrainedModel | PeftModel:
+        """The model as it answers now: the adapter-wrapped base once trained, else the base."""
+        return self.adapter if self.adapter is not None else self.base
+
+    # -- Student -------------------------------------------------------------------------------
+
+    def reset(self, seed: int) -> None:
+        """Drop the adapter (unloaded, never merged) and the examples; ``seed`` is not needed here:
+        the starting weights do not depend on it, and each ``train`` seeds its own adapter."""
+        self._drop_adapter()
+        self.examples = []
+
+    def train(self, examples: Sequence[TrainingExample], seed: int) -> TrainMetrics:
+        if not examples:
+            return TrainMetrics(examples=0, steps=0)
+        self.examples.extend(examples)
+        if self.config.train.mode == "retrain":
+            self._drop_adapter()
+            rows = self.examples
+        else:
+            rows = list(examples)
+
+        import torch
+
+        with torch.random.fork_rng(devices=self._rng_devices()):
+            if self.adapter is None:
+                self.adapter = self._new_adapter(seed)
+            steps, loss = self._run_trainer(rows, seed)
+        trainable = sum(p.numel() for p in self.adapter.parameters() if p.requires_grad)
+        return TrainMetrics(examples=len(rows), steps=steps, train_loss=loss, trainable_parameters=trainable)
+
+    def evaluate(self, split: EvalSplit) -> tuple[EvalReport, list[GradedPrediction]]:
+        from teachenv.engines.base import GenerationRequest
+        from teachenv.engines.transformers_backend import TransformersBackend
+
+        examples = self._split(split)
+        max_new_tokens = self.config.eval.max_new_tokens or self.task.max_new_tokens
+        backend = TransformersBackend(self.model, self.tokenizer, batch_size=self.config.eval.batch_size,
+                                      model_name=self.config.model)
+        prompts = [self.task.prompt(e) for e in examples]
+        results = backend.generate([GenerationRequest(prompt=p, max_new_tokens=max_new_tokens) for p in prompts])
+        predictions = [
+            GradedPrediction(example_id=e.id, skill=e.skill, prompt=p, completion=r.text, answer=e.answer,
+                             correct=self.task.score(e, r.text))
+            for e, p, r in zip(examples, prompts, results, strict=True)
+        ]
+        reports = []
+        for skill in self.task.skills:
+            graded = [p for p in predictions if p.skill == skill]
+            reports.append(SkillReport(skill=skill, n=len(graded), correct=sum(p.correct for p in graded)))
+        return EvalReport(split=split, skills=tuple(reports)), predictions
+
+    def save_adapter(self, path: Path) -> None:
+        if self.adapter is not None:
+            self.adapter.save_pretrained(str(path))
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _split(self, split: EvalSplit) -> list[TaskExample]:
+        if split not in self._splits:
+            self._splits[split] = self.task.load(split)
+        return self._splits[split]
+
+    def _rng_devices(self) -> list[Any]:
+        import torch
+
+        device = torch.device(self.config.device)
+        return [device] if device.type == "cuda" else []
+
+    def _drop_adapter(self) -> None:
+        if self.adapter is not None:
+            # unload() removes the LoRA layers and returns the original modules untouched (no merge).
+            self.base = self.adapter.unload()
+            self.adapter = None
+
+    def _new_adapter(self, seed: int) -> PeftModel:
+        import torch
+        from peft import LoraConfig, get_peft_model
+
+        lora = self.config.lora
+        peft_config = LoraConfig(
+            r=lora.r,
+            lora_alpha=lora.alpha,
+            lora_dropout=lora.dropout,
+            target_modules=lora.target_modules,
+            bias="none",
+            task_type="CAUSAL_LM",
+        )
+        torch.manual_seed(seed)  # LoRA's A matrices are initialised randomly
+        with warnings.catch_warnings():
+            # PEFT probes the deprecated `is_gradient_checkpointing`; nothing for a user to act on.
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            return get_peft_model(self.base, peft_config)
+
+    def _run_trainer(self, rows: Sequence[TrainingExample], seed: int) -> tuple[int, float | None]:
+        """One SFT run of ``config.train.max_steps`` steps on the current adapter; (steps, mean loss)."""
+        import datasets
+        from transformers import PrinterCallback
+        from trl import SFTConfig, SFTTrainer
+
+        train = self.config.train
+        if self.progress:
+            datasets.enable_progress_bars()
+        else:
+            datasets.disable_progress_bars()  # TRL's dataset preparation shows one bar per map otherwise
+        dataset = datasets.Dataset.from_dict({
+            "prompt": [self.task.prompt(r.example) for r in rows],
+            "completion": [r.completion for r in rows],
+        })
+        base_forward_patched = "forward" in vars(self.base)
+        with tempfile.TemporaryDirectory(prefix="teachenv-sft-") as output_dir:
+            args = SFTConfig(
+                output_dir=output_dir,
+                max_steps=train.max_steps,
+                per_device_train_batch_size=train.batch_size,
+                learning_rate=train.learning_rate,
+                lr_scheduler_type=_SCHEDULERS[train.lr_scheduler],
+                warmup_steps=train.warmup_steps,
+                weight_decay=train.weight_decay,
+                # TRL's defaults are for GPUs: checkpointing only costs time on a small model, bf16 fails on CPU.
+                activation_checkpointing=False,
+                bf16=False,
+                fp16=False,
+                use_cpu=self.config.device == "cpu",
+                max_length=getattr(self.base.config, "max_position_embeddings", None),
+                packing=False,
+                completion_only_loss=True,
+                seed=seed,
+                data_seed=seed,
+                report_to="none",
+                save_strategy="no",
+                logging_strategy="no",
+                disable_tqdm=not self.progress,
+                dataloader_num_workers=0,
+                dataloader_pin_memory=False,
+            )
+            trainer = SFTTrainer(model=self.adapter, args=args, train_dataset=dataset,
+                                 processing_class=self.tokenizer)
+            trainer.remove_callback(PrinterCallback)  # it prints the final metrics dict to stdout
+            # accelerate's free_memory() runs a full gc.collect() as training starts: ~0.5 s with torch and
+            # transformers loaded, half of a plumbing round. A fresh trainer has nothing to free, so the
+            # long-lived objects are frozen (skipped by the collector) for the duration, then released.
+            gc.freeze()
+            try:
+                output = trainer.train()
+            finally:
+                gc.unfreeze()
+        if not base_forward_patched:
+            # TRL patches a fused LM head onto the base model's forward; undo it so rounds do not stack it.
+            vars(self.base).pop("forward", None)
+        self.adapter.eval()
+        return output.global_step, output.training_loss
+
+
+def load_base(config: StudentConfig, task: Task, *,
+              progress: bool = False) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The base model (eval mode, on ``config.device`` in ``config.dtype``) and its tokenizer."""
+    import torch
+
+    dtype = getattr(torch, config.dtype)
+    if config.model in _TINY_MODELS:
+        from teachenv.student.tiny_model import load_or_build_tiny
+
+        if not isinstance(task, GeneratedTask):
+            raise ConfigError(
+                f"student.model={config.model!r} is pretrained on the task's own generator, and task "
+                f"{task.name!r} has none. Set student.model to a Hugging Face model id or local path."
+            )
+        recipe = config.tiny
+        if config.model == "plumbing":
+            recipe = recipe.model_copy(update={"pretrain_steps": 0})
+        model, tokenizer = load_or_build_tiny(recipe, task, progress=progress)
+    else:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(config.model)
+        if tokenizer.pad_token is None:
+            # Many causal LMs ship without a pad token; padded positions are masked, so eos serves.
+            tokenizer.pad_token = tokenizer.eos_token
+        model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype)
+    model = model.to(device=config.device, dtype=dtype)
+    model.eval()
+    return model, tokenizer

@@ -1,0 +1,23 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_student_dir() -> Path:
+    """The real tiny student (default recipe, default arith task), built once per test session.
+
+    Cached under ``TEACHENV_HOME`` (CI points it at a fresh directory, so the ~2-3 minute build
+    happens once per CI run and every slow test shares it); later sessions reuse the cache.
+    """
+    from teachenv.core.config import TinyStudentRecipe
+    from teachenv.student.tiny_model import load_or_build_tiny, tiny_student_path
+    from teachenv.tasks.arith.task import ArithTask
+
+    recipe, task = TinyStudentRecipe(), ArithTask()
+    load_or_build_tiny(recipe, task)
+    return tiny_student_path(recipe, task)
