@@ -64,6 +64,9 @@ class DataEngine(ABC):
     name: ClassVar[str]
     Config: ClassVar[type[BaseModel] | None] = None
 
+    def reset(self) -> None:
+        """Called by the environment's ``reset``: forget everything about the previous episode."""
+
     @abstractmethod
     def generate(self, action: DataGenerationAction, rng: np.random.Generator) -> list[TrainingExample]:
         """Candidate examples for ``action.requests`` (ready-made ``action.examples`` are not its job)."""

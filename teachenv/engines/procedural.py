@@ -1,6 +1,9 @@
 """The procedural data engine of generated worlds: calls the task's own generator per skill.
 
-It costs no tokens and its examples are correct by construction (they are still verified).
+It costs no tokens and its examples are correct by construction (they are still verified). It
+draws without replacement within an episode, so that a teacher asking for 500 examples of a
+skill gets 500 new ones rather than repeats the verifier would drop as duplicates — as far as
+the skill's training pool allows.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from teachenv.engines.base import DataEngine
 from teachenv.tasks.base import GeneratedTask, Task
 
 
+#: Batches drawn per request before accepting repeats (a nearly exhausted pool must not loop forever).
+MAX_DRAW_ROUNDS = 20
+
+
 class ProceduralEngine(DataEngine):
     name: ClassVar[str] = "procedural"
 
@@ -26,9 +33,28 @@ class ProceduralEngine(DataEngine):
                 f"task {task.name!r} has none. Set agent.engine.name to an LLM engine."
             )
         self.task = task
+        self.seen: set[str] = set()
+
+    def reset(self) -> None:
+        self.seen.clear()
 
     def generate(self, action: DataGenerationAction, rng: np.random.Generator) -> list[TrainingExample]:
         examples: list[TrainingExample] = []
         for request in action.requests:
-            examples.extend(self.task.generate(request.skill, request.count, rng, request.params or None))
+            examples.extend(self._fresh(request.skill, request.count, rng, request.params or None))
         return examples
+
+    def _fresh(self, skill: str, count: int, rng: np.random.Generator, params: dict | None) -> list[TrainingExample]:
+        """``count`` examples not made before in this episode; repeats only once the pool runs dry."""
+        fresh: list[TrainingExample] = []
+        for _ in range(MAX_DRAW_ROUNDS):
+            missing = count - len(fresh)
+            if missing == 0:
+                return fresh
+            for example in self.task.generate(skill, missing, rng, params):
+                key = example.example.content_key
+                if key not in self.seen:
+                    self.seen.add(key)
+                    fresh.append(example)
+        # The skill's pool is (nearly) exhausted: fill up with repeats, which the verifier will drop.
+        return fresh + self.task.generate(skill, count - len(fresh), rng, params)

@@ -53,7 +53,7 @@ def clip_requests(requests: tuple[SkillRequest, ...], cap: int) -> tuple[SkillRe
 
 
 class TeachingEnv(gym.Env):
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, config: RunConfig | dict | str | Path | None = None, *,
                  run_dir: str | Path | RunDirectory | None = None, render_mode: str | None = None,
@@ -91,6 +91,7 @@ class TeachingEnv(gym.Env):
         timer = _Timer()
         self.ledger.reset()
         self.verifier.reset()
+        self.engine.reset()
         self._accepted_by_skill = Counter({s: 0 for s in self.skills})
         self._round, self._done, self._last_reward = 0, False, None
         with timer("reset_student"):

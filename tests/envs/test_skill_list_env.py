@@ -83,17 +83,20 @@ def test_ready_made_examples_are_verified_like_any_other():
         return TrainingExample(example=task_example, completion=answer, origin="agent")
 
     action = DataGenerationAction(examples=(
-        example("13-2=", "11", "sub"),  # right
-        example("13-2=", "11", "sub"),  # duplicate
-        example("13-3=", "11", "sub"),  # wrong answer
+        example("23-12=", "11", "sub"),  # right
+        example("23-12=", "11", "sub"),  # duplicate
+        example("23-13=", "11", "sub"),  # wrong answer
         example("what is 2+2", "4", "add"),  # unparseable
+        example("23-2=", "21", "sub"),  # a one-digit operand: not a sub problem of this task
         TrainingExample(example=val_item, completion=val_item.answer, origin="agent"),  # in the val split
     ))
     _, _, _, _, info = env.step(action)
     result = info[INFO_ROUND]
-    assert result.ready_made == 5 and result.examples_generated == 5
+    assert result.ready_made == 6 and result.examples_generated == 6
     assert result.examples_accepted == 1 and result.accepted_by_skill == {"sub": 1}
-    assert result.rejected_by_reason == {"duplicate": 1, "overlaps-eval": 1, "unparseable": 1, "wrong-answer": 1}
+    assert result.rejected_by_reason == {
+        "duplicate": 1, "overlaps-eval": 1, "skill-mismatch": 1, "unparseable": 1, "wrong-answer": 1,
+    }
 
 
 def test_actions_are_clipped_to_the_round_cap():
