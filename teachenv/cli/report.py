@@ -13,11 +13,21 @@ from teachenv.core.records import RoundResult
 
 
 class RoundTracker:
-    def __init__(self, progress: Progress, task_id, console: Console) -> None:
-        self.progress, self.task_id, self.console = progress, task_id, console
+    """A live progress line over rounds. It starts at the first phase, i.e. after the student is
+    built, because the build shows its own progress bar and rich allows one live display at a time."""
+
+    def __init__(self, console: Console, rounds: int) -> None:
+        self.console, self.rounds = console, rounds
+        self.progress: Progress | None = None
         self.accuracy = "-"
 
     def phase(self, name: str, round_index: int) -> None:
+        if self.progress is None:
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                     TextColumn("{task.completed}/{task.total} rounds"), TimeElapsedColumn(),
+                                     console=self.console, transient=True)
+            self.progress.start()
+            self.task_id = self.progress.add_task("", total=self.rounds)
         label = "reset" if round_index == 0 else f"round {round_index}"
         self.progress.update(self.task_id, description=f"{label}: {name:<8} val acc {self.accuracy}")
 
@@ -26,16 +36,21 @@ class RoundTracker:
         reward = "" if result.reward is None else f"  reward {result.reward:+.3f}"
         kept = "" if result.round == 0 else f"  accepted {result.examples_accepted}/{result.examples_generated}"
         self.console.print(f"round {result.round}: val acc {self.accuracy}{reward}{kept}")
-        if result.round > 0:
+        if self.progress is not None and result.round > 0:
             self.progress.advance(self.task_id)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
 
 
 @contextmanager
 def round_progress(console: Console, rounds: int) -> Iterator[RoundTracker]:
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} rounds"),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
-        task_id = progress.add_task("building student", total=rounds)
-        yield RoundTracker(progress, task_id, console)
+    tracker = RoundTracker(console, rounds)
+    try:
+        yield tracker
+    finally:
+        tracker.stop()
 
 
 def print_outcome(console: Console, outcome) -> None:
