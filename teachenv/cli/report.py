@@ -71,5 +71,6 @@ def print_outcome(console: Console, outcome) -> None:
         f"examples generated {cost.examples_generated}, accepted {cost.examples_accepted}; "
         f"teacher tokens {cost.teacher_tokens}; ${cost.dollars:.4f}; "
         f"wall {outcome.seconds:.0f} s; peak memory {outcome.peak_memory_mb:.0f} MiB"
-        + (f"; truncated by {', '.join(last.truncated_by)}" if last.truncated_by else "")
+        + (f"; truncated by {', '.join(last.truncated_by)}" if last.truncated_by else ""),
+        soft_wrap=True,
     )

@@ -57,7 +57,8 @@ class LoRAStudent(Student):
     def __init__(self, config: StudentConfig, task: Task, *, progress: bool = False) -> None:
         self.config = config
         self.task = task
-        self.progress = progress
+        # ``progress`` shows the base model's build; rounds are tracked by the caller (the CLI shows
+        # phases), so training itself stays quiet and prints nothing into the caller's display.
         self.base, self.tokenizer = load_base(config, task, progress=progress)
         self.adapter: PeftModel | None = None
         self.examples: list[TrainingExample] = []  # everything accepted since reset (retrain mode uses it)
@@ -165,10 +166,7 @@ class LoRAStudent(Student):
         from trl import SFTConfig, SFTTrainer
 
         train = self.config.train
-        if self.progress:
-            datasets.enable_progress_bars()
-        else:
-            datasets.disable_progress_bars()  # TRL's dataset preparation shows one bar per map otherwise
+        datasets.disable_progress_bars()  # TRL's dataset preparation shows one bar per map otherwise
         dataset = datasets.Dataset.from_dict({
             "prompt": [self.task.prompt(r.example) for r in rows],
             "completion": [r.completion for r in rows],
@@ -196,7 +194,7 @@ class LoRAStudent(Student):
                 report_to="none",
                 save_strategy="no",
                 logging_strategy="no",
-                disable_tqdm=not self.progress,
+                disable_tqdm=True,
                 dataloader_num_workers=0,
                 dataloader_pin_memory=False,
             )

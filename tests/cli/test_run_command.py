@@ -9,6 +9,9 @@ import sys
 import pytest
 import yaml
 
+from teachenv.cli.episode import run_episode
+from teachenv.core.config import apply_overrides, validate_config
+from teachenv.core.run_dir import RunDirectory
 from teachenv.envs.defaults import CHEAP_DEFAULTS
 
 REQUIRED_ROW_KEYS = {
@@ -24,8 +27,11 @@ def run_cli(tmp_path, config: dict, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
-def without_timings(rows):
-    return [{k: v for k, v in row.items() if k != "timings"} for row in rows]
+def episode_log(tmp_path, name: str, *overrides: str) -> list[dict]:
+    """Run the cheap default in-process; the episode log without its timing fields."""
+    config = validate_config(apply_overrides(CHEAP_DEFAULTS, [f"runs_dir={tmp_path}", *overrides]))
+    outcome = run_episode(config, RunDirectory(tmp_path / name))
+    return [{k: v for k, v in row.items() if k != "timings"} for row in outcome.run_dir.episode_rows()]
 
 
 def test_run_writes_the_documented_run_directory(tmp_path):
@@ -49,27 +55,29 @@ def test_run_writes_the_documented_run_directory(tmp_path):
     summary = json.loads((root / "summary.json").read_text())
     assert summary["peak_memory_mb"] > 0 and summary["rounds"] == 3
     assert "mean" in done.stdout and "peak memory" in done.stdout
+    # The same name again is refused (before any model is built) instead of mixing two runs.
+    again = run_cli(tmp_path, CHEAP_DEFAULTS, "--name", "a")
+    assert again.returncode == 2 and "--overwrite" in again.stderr
 
 
 def test_same_seed_and_config_give_the_same_episode_log(tmp_path):
-    logs = []
-    for name in ("x", "y"):
-        done = run_cli(tmp_path, CHEAP_DEFAULTS, "--name", name, "--set", "agent.policy.name=random")
-        assert done.returncode == 0, done.stderr
-        rows = [json.loads(line) for line in (tmp_path / "runs" / name / "episode.jsonl").read_text().splitlines()]
-        logs.append(without_timings(rows))
-    assert logs[0] == logs[1]
-    assert any(r["examples_accepted"] for r in logs[0])
+    first = episode_log(tmp_path, "x", "agent.policy.name=random")
+    assert first == episode_log(tmp_path, "y", "agent.policy.name=random")
+    assert any(r["examples_accepted"] for r in first)
 
 
 def test_a_different_seed_gives_a_different_episode(tmp_path):
-    logs = []
-    for seed in ("1", "2"):
-        done = run_cli(tmp_path, CHEAP_DEFAULTS, "--name", f"s{seed}", "--seed", seed,
-                       "--set", "agent.policy.name=random")
-        assert done.returncode == 0, done.stderr
-        logs.append((tmp_path / "runs" / f"s{seed}" / "rounds" / "1" / "generated.jsonl").read_text())
-    assert logs[0] != logs[1]
+    one = episode_log(tmp_path, "s1", "seed=1", "agent.policy.name=random")
+    two = episode_log(tmp_path, "s2", "seed=2", "agent.policy.name=random")
+    assert [r["requested"] for r in one] != [r["requested"] for r in two]
+
+
+def test_overwrite_replaces_an_earlier_run(tmp_path):
+    episode_log(tmp_path, "same")
+    config = validate_config(apply_overrides(CHEAP_DEFAULTS, ["env.max_rounds=2"]))
+    outcome = run_episode(config, RunDirectory(tmp_path / "same"), overwrite=True)
+    assert [r["round"] for r in outcome.run_dir.episode_rows()] == [0, 1, 2]
+    assert not (tmp_path / "same" / "rounds" / "3").exists()
 
 
 def test_config_errors_name_the_field_and_exit_2(tmp_path):
@@ -78,16 +86,9 @@ def test_config_errors_name_the_field_and_exit_2(tmp_path):
     assert "student.lora.rank" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_an_existing_run_is_not_overwritten_by_accident(tmp_path):
-    assert run_cli(tmp_path, CHEAP_DEFAULTS, "--name", "same").returncode == 0
-    again = run_cli(tmp_path, CHEAP_DEFAULTS, "--name", "same")
-    assert again.returncode == 2 and "--overwrite" in again.stderr
-    assert run_cli(tmp_path, CHEAP_DEFAULTS, "--name", "same", "--overwrite").returncode == 0
-
-
 @pytest.mark.parametrize("command", [["--help"], ["list"]])
 def test_cli_starts_without_heavy_imports(command):
-    code = ("import sys, runpy; sys.argv=['teachenv', *sys.argv[1:]];\n"
+    code = ("import sys; sys.argv=['teachenv', *sys.argv[1:]]\n"
             "from teachenv.cli.main import app\n"
             "try:\n    app()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
             "heavy=[m for m in ('torch','transformers','trl','peft','datasets') if m in sys.modules]\n"

@@ -55,10 +55,13 @@ def test_pretrained_student_is_cached_with_recipe_and_report(home, task):
     assert all(torch.equal(a, b) for a, b in zip(model.parameters(), reloaded.parameters(), strict=True))
 
 
-def test_cache_key_changes_with_recipe_and_task(home, task):
+def test_cache_key_changes_with_recipe_and_generated_data_only(home, task):
     path = tiny_student_path(SMALL, task)
     assert tiny_student_path(SMALL.model_copy(update={"seed": 1}), task) != path
-    assert tiny_student_path(SMALL, ArithTask(ArithConfig(val_per_skill=5, test_per_skill=4))) != path
+    assert tiny_student_path(SMALL, ArithTask(ArithConfig(holdout=0.1))) != path
+    assert tiny_student_path(SMALL, ArithTask(ArithConfig(digits=3))) != path
+    # Eval split sizes do not change the pretraining corpus, so they must not force a rebuild.
+    assert tiny_student_path(SMALL, ArithTask(ArithConfig(val_per_skill=5, test_per_skill=4))) == path
 
 
 def test_a_builder_that_loses_the_race_uses_the_winners_build(home, task, monkeypatch):
