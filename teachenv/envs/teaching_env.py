@@ -127,10 +127,12 @@ class TeachingEnv(gym.Env):
         with timer("generate"):
             candidates = self.engine.generate(typed.model_copy(update={"requests": requests, "examples": ()}),
                                               data_rng) if requests else []
-        candidates = [*candidates[: sum(r.count for r in requests)], *typed.examples]
+        # What an engine returns beyond its requests goes last, so the limit rejects it as over-budget.
+        asked = sum(r.count for r in requests)
+        candidates = [*candidates[:asked], *typed.examples, *candidates[asked:]]
         self._phase("verify", round_index)
         with timer("verify"):
-            accepted, rejected = self.verifier.verify(candidates, limit=cap)
+            accepted, rejected = self.verifier.verify(candidates, limit=min(cap, asked + len(typed.examples)))
         self.ledger.add_examples(len(candidates), len(accepted))
         self._accepted_by_skill.update(c.example.skill for c in accepted)
         self._phase("train", round_index)

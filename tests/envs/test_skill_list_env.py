@@ -153,3 +153,24 @@ def test_render_ansi_shows_the_state():
     env.reset(seed=0)
     text = env.render()
     assert "Round 0 of 3" in text and "add-carry" in text
+
+
+def test_examples_an_engine_adds_beyond_its_requests_are_rejected_as_over_budget(monkeypatch):
+    from teachenv.core import registry
+    from teachenv.engines.procedural import ProceduralEngine
+
+    class OvereagerEngine(ProceduralEngine):
+        name = "overeager"
+
+        def generate(self, action, rng):
+            doubled = action.model_copy(update={"requests": tuple(
+                r.model_copy(update={"count": 2 * r.count}) for r in action.requests)})
+            return super().generate(doubled, rng)
+
+    monkeypatch.setitem(registry.engines._entries, "overeager", OvereagerEngine)
+    env = make(**{"agent.engine.name": "overeager"})
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(np.array([2, 0, 0, 0, 0]))
+    result = info[INFO_ROUND]
+    assert result.examples_generated == 4 and result.examples_accepted == 2
+    assert result.rejected_by_reason == {"over-budget": 2}

@@ -161,3 +161,20 @@ def test_training_leaves_no_files_behind(task, tmp_path, monkeypatch):
     make_student(task).train(examples(task, "sub", 8, seed=0), seed=0)
     assert [p.name for p in tmp_path.iterdir()] == ["tmp"]
     assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_any_hugging_face_model_path_goes_in_the_same_slot(task, tmp_path):
+    from teachenv.student.tiny_model import build_tiny_model
+
+    model, tokenizer = build_tiny_model(PLUMBING)
+    model.save_pretrained(tmp_path / "local-model")
+    tokenizer.save_pretrained(tmp_path / "local-model")
+    config = StudentConfig(model=str(tmp_path / "local-model"),
+                           train=TrainConfig(max_steps=2, batch_size=8, learning_rate=LR))
+    student = LoRAStudent(config, task)
+    before, _ = student.evaluate("val")
+    assert [s.n for s in before.skills] == [8] * len(task.skills)
+    metrics = student.train(examples(task, "sub", 8, seed=0), seed=0)
+    assert metrics.steps == 2 and metrics.trainable_parameters > 0
+    student.save_adapter(tmp_path / "adapter")
+    assert (tmp_path / "adapter" / "adapter_config.json").is_file()
