@@ -109,7 +109,7 @@ class StudentConfig(StrictModel):
 class EnvConfig(StrictModel):
     id: str = Field("teachenv/SkillList-v0", description="Registered gymnasium id of the environment structure.")
     max_rounds: int = Field(3, ge=1, description="Rounds per episode; the episode terminates after the last.")
-    examples_per_round: int = Field(800, ge=1, description="Cap on examples generated per round (actions are clipped).")
+    examples_per_round: int = Field(2000, ge=1, description="Cap on examples generated per round (actions are clipped).")
     max_per_skill: int | None = Field(
         None, ge=1, description="Upper bound of one skill's entry in the action space (default: examples_per_round)."
     )

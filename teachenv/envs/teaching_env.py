@@ -22,7 +22,7 @@ import numpy as np
 from teachenv.core.config import RunConfig
 from teachenv.core.errors import EnvStateError
 from teachenv.core.ledger import BUDGET_NAMES, CostLedger
-from teachenv.core.records import DataGenerationAction, EvalReport, RoundResult, SkillRequest
+from teachenv.core.records import DataGenerationAction, RoundResult, SkillRequest
 from teachenv.core.run_dir import RunDirectory
 from teachenv.envs import build
 from teachenv.envs.defaults import cheap_config
@@ -101,7 +101,6 @@ class TeachingEnv(gym.Env):
             self._val, predictions = self.student.evaluate("val")
         with timer("eval_test"):
             test, _ = self.student.evaluate("test")
-        self._reset_test = test
         result = RoundResult(round=0, val=self._val, test=test, cost=self.ledger.snapshot())
         if self.recorder is not None:
             self.recorder.start_episode()
@@ -197,14 +196,6 @@ class TeachingEnv(gym.Env):
             budget_left={name: self.ledger.fraction_left(name) for name in BUDGET_NAMES},
             last_reward=self._last_reward,
         )
-
-    @property
-    def val_report(self) -> EvalReport:
-        return self._val
-
-    @property
-    def reset_test_report(self) -> EvalReport:
-        return self._reset_test
 
     def _next_seed(self) -> int:
         return int(self.np_random.integers(0, 2**31 - 1))

@@ -108,3 +108,19 @@ def test_registered_as_the_transformers_backend():
     from teachenv.core.registry import backends
 
     assert backends.get("transformers") is TransformersBackend
+
+
+def test_metered_generation_reports_tokens_into_the_ledger_by_role(model_and_tokenizer, prompts):
+    from teachenv.core.ledger import CostLedger, TokenPrice
+
+    model, tokenizer = model_and_tokenizer
+    backend = TransformersBackend(model, tokenizer, batch_size=4, model_name="tiny-teacher")
+    ledger = CostLedger(prices={"tiny-teacher": TokenPrice(prompt=1e6, completion=2e6)})
+    requests = [GenerationRequest(prompt=p, max_new_tokens=3) for p in prompts[:5]]
+    results = backend.generate_metered(requests, ledger, role="teacher")
+    usage = ledger.tokens["teacher"]
+    assert usage.calls == 5
+    assert usage.prompt == sum(r.prompt_tokens for r in results) > 0
+    assert usage.completion == sum(r.completion_tokens for r in results) > 0
+    assert ledger.teacher_tokens == usage.prompt + usage.completion
+    assert ledger.dollars == pytest.approx(usage.prompt * 1.0 + usage.completion * 2.0)
