@@ -51,11 +51,12 @@ class GeneratedTask(Task):
     """A task whose generator can make fresh, already-correct training examples per skill."""
 
     config: BaseModel
+    #: Config fields that only choose what is evaluated (split sizes), not the generated data.
+    eval_only_fields: ClassVar[frozenset[str]] = frozenset()
 
     def generator_identity(self) -> dict:
-        """What shapes the generated data (cache keys of students pretrained on it). By default the
-        whole config; override to leave out settings that do not change the data, such as split sizes."""
-        return {"name": self.name, "config": self.config.model_dump(mode="json")}
+        """What shapes the generated data: the cache key of students pretrained on it."""
+        return {"name": self.name, "config": self.config.model_dump(mode="json", exclude=set(self.eval_only_fields))}
 
     @abstractmethod
     def generate(self, skill: str, count: int, rng: np.random.Generator,

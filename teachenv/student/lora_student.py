@@ -24,7 +24,6 @@ This module knows nothing about teachers, rewards or budgets.
 from __future__ import annotations
 
 import gc
-import os
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -33,18 +32,13 @@ from typing import TYPE_CHECKING, Any
 
 from teachenv.core.config import StudentConfig
 from teachenv.core.errors import ConfigError
-from teachenv.core.records import EvalReport, GradedPrediction, SkillReport, TaskExample, TrainingExample, TrainMetrics
+from teachenv.core.records import EvalReport, GradedPrediction, TaskExample, TrainingExample, TrainMetrics
 from teachenv.student.base import Student
 from teachenv.tasks.base import EvalSplit, GeneratedTask, Task
 
 if TYPE_CHECKING:
     from peft import PeftModel
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
-
-# The student loads local files only; unset, `datasets` and the hub client retry lookups for ~20 s
-# when offline. Set HF_HUB_OFFLINE=0 yourself to let a hub model id download.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 _TINY_MODELS = ("tiny", "plumbing")
 # transformers' name for a constant rate after warm-up; plain "constant" ignores warmup_steps.
@@ -97,25 +91,13 @@ class LoRAStudent(Student):
         return TrainMetrics(examples=len(rows), steps=steps, train_loss=loss, trainable_parameters=trainable)
 
     def evaluate(self, split: EvalSplit) -> tuple[EvalReport, list[GradedPrediction]]:
-        from teachenv.engines.base import GenerationRequest
         from teachenv.engines.transformers_backend import TransformersBackend
+        from teachenv.student.grading import grade_split
 
-        examples = self._split(split)
-        max_new_tokens = self.config.eval.max_new_tokens or self.task.max_new_tokens
         backend = TransformersBackend(self.model, self.tokenizer, batch_size=self.config.eval.batch_size,
                                       model_name=self.config.model)
-        prompts = [self.task.prompt(e) for e in examples]
-        results = backend.generate([GenerationRequest(prompt=p, max_new_tokens=max_new_tokens) for p in prompts])
-        predictions = [
-            GradedPrediction(example_id=e.id, skill=e.skill, prompt=p, completion=r.text, answer=e.answer,
-                             correct=self.task.score(e, r.text))
-            for e, p, r in zip(examples, prompts, results, strict=True)
-        ]
-        reports = []
-        for skill in self.task.skills:
-            graded = [p for p in predictions if p.skill == skill]
-            reports.append(SkillReport(skill=skill, n=len(graded), correct=sum(p.correct for p in graded)))
-        return EvalReport(split=split, skills=tuple(reports)), predictions
+        return grade_split(backend, self.task, split, self._split(split),
+                           self.config.eval.max_new_tokens or self.task.max_new_tokens)
 
     def save_adapter(self, path: Path) -> None:
         if self.adapter is not None:

@@ -45,10 +45,6 @@ if TYPE_CHECKING:
 
     from teachenv.tasks.base import GeneratedTask, Task
 
-# Only local files are ever loaded here; without this, hub lookups retry for tens of seconds offline.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-
 #: Part of the cache key: bump when the architecture, the corpus or the training loop changes.
 BUILD_VERSION = 2
 _ADAM_BETAS = (0.9, 0.98)
@@ -264,16 +260,9 @@ def _progress(steps: range, progress: bool) -> Iterator[int]:
 
 def validation_accuracy(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, task: Task) -> dict[str, float]:
     """Greedy accuracy per skill on the task's validation split."""
-    from teachenv.engines.base import GenerationRequest
     from teachenv.engines.transformers_backend import TransformersBackend
+    from teachenv.student.grading import grade_split
 
-    examples = task.load("val")
     backend = TransformersBackend(model, tokenizer, batch_size=_EVAL_BATCH_SIZE, model_name="tiny")
-    results = backend.generate([GenerationRequest(prompt=task.prompt(e), max_new_tokens=task.max_new_tokens)
-                                for e in examples])
-    correct = {skill: 0 for skill in task.skills}
-    count = {skill: 0 for skill in task.skills}
-    for example, result in zip(examples, results, strict=True):
-        count[example.skill] += 1
-        correct[example.skill] += task.score(example, result.text)
-    return {skill: correct[skill] / count[skill] if count[skill] else 0.0 for skill in task.skills}
+    report, _ = grade_split(backend, task, "val", task.load("val"), task.max_new_tokens)
+    return report.accuracy_by_skill

@@ -1,0 +1,30 @@
+"""Answer an evaluation split through a text backend and grade it per skill with the task.
+
+Shared by the student's ``evaluate`` and the tiny student's build report. It knows the backend
+interface and the task's ``prompt`` / ``score``, nothing about training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from teachenv.core.records import EvalReport, GradedPrediction, SkillReport, TaskExample
+from teachenv.engines.base import GenerationRequest, TextBackend
+from teachenv.tasks.base import EvalSplit, Task
+
+
+def grade_split(backend: TextBackend, task: Task, split: EvalSplit, examples: Sequence[TaskExample],
+                max_new_tokens: int) -> tuple[EvalReport, list[GradedPrediction]]:
+    """Greedy answers to ``examples``, graded by ``task.score``; one SkillReport per ``task.skills``."""
+    prompts = [task.prompt(e) for e in examples]
+    results = backend.generate([GenerationRequest(prompt=p, max_new_tokens=max_new_tokens) for p in prompts])
+    predictions = [
+        GradedPrediction(example_id=e.id, skill=e.skill, prompt=p, completion=r.text, answer=e.answer,
+                         correct=task.score(e, r.text))
+        for e, p, r in zip(examples, prompts, results, strict=True)
+    ]
+    reports = []
+    for skill in task.skills:
+        graded = [p for p in predictions if p.skill == skill]
+        reports.append(SkillReport(skill=skill, n=len(graded), correct=sum(p.correct for p in graded)))
+    return EvalReport(split=split, skills=tuple(reports)), predictions
