@@ -45,6 +45,19 @@ class EngineSpec(ComponentSpec):
     name: str = Field("procedural", description="Registered data-generation engine name.")
 
 
+class BackendSpec(ComponentSpec):
+    """A text backend chosen by name (see `teachenv list`); the other keys are its options."""
+
+    name: str = Field(description="Registered text backend: 'openai', 'vllm', 'transformers' or 'scripted'.")
+
+
+class CacheConfig(StrictModel):
+    """The on-disk response cache of the teacher's calls (SQLite; shared by runs and resumes)."""
+
+    enabled: bool = Field(True, description="Look up and store every teacher call.")
+    path: str | None = Field(None, description="SQLite file (default: TEACHENV_HOME/cache/responses.sqlite).")
+
+
 class LoRAConfig(StrictModel):
     r: int = Field(16, ge=1, description="LoRA rank.")
     alpha: int = Field(32, ge=1, description="LoRA alpha (scaling = alpha / r).")
@@ -68,9 +81,27 @@ class TrainConfig(StrictModel):
     weight_decay: float = Field(0.0, ge=0)
 
 
+class VLLMStudentConfig(StrictModel):
+    """vLLM settings of the student's evaluation (``student.eval.backend: vllm``)."""
+
+    gpu_memory_utilization: float = Field(
+        0.25, gt=0, le=1, description="Share of the GPU this vLLM instance takes (the teacher and training share the rest)."
+    )
+    max_model_len: int | None = Field(None, ge=16, description="Context length (default: the model's).")
+    max_lora_rank: int = Field(64, ge=1, description="Largest LoRA rank the instance accepts (≥ student.lora.r).")
+    enable_sleep_mode: bool = Field(
+        True, description="Put the instance to sleep while the student trains, so TRL gets its memory back."
+    )
+    enforce_eager: bool = Field(False, description="Skip CUDA graphs: slower decoding, faster start, less memory.")
+
+
 class EvalConfig(StrictModel):
     batch_size: int = Field(256, ge=1)
     max_new_tokens: int | None = Field(None, ge=1, description="Default: the task's own limit.")
+    backend: Literal["transformers", "vllm"] = Field(
+        "transformers", description="Who answers the evaluation: transformers generate, or vLLM with the round's LoRA."
+    )
+    vllm: VLLMStudentConfig = Field(default_factory=VLLMStudentConfig)
 
 
 class TinyStudentRecipe(StrictModel):
@@ -120,6 +151,10 @@ class AgentConfig(StrictModel):
 
     policy: PolicySpec = Field(default_factory=PolicySpec)
     engine: EngineSpec = Field(default_factory=EngineSpec)
+    teacher: BackendSpec | None = Field(
+        None, description="The teacher model shared by an LLM policy and an LLM engine (None: no LLM)."
+    )
+    cache: CacheConfig = Field(default_factory=CacheConfig)
 
 
 class RunConfig(StrictModel):
@@ -215,11 +250,14 @@ def resolve_components(config: RunConfig) -> RunConfig:
     from teachenv.core import registry
 
     resolved = config.model_dump()
-    for path, reg, spec in (
+    components = [
         ("task", registry.tasks, config.task),
         ("agent.policy", registry.policies, config.agent.policy),
         ("agent.engine", registry.engines, config.agent.engine),
-    ):
+    ]
+    if config.agent.teacher is not None:
+        components.append(("agent.teacher", registry.backends, config.agent.teacher))
+    for path, reg, spec in components:
         try:
             component = reg.get(spec.name)
         except TeachEnvError as exc:

@@ -64,6 +64,8 @@ RejectionReason = Literal[
     "duplicate",  # same question as an earlier example in this episode
     "overlaps-eval",  # the question is in the validation or test split
     "over-budget",  # generated beyond the round's cap or the episode's example budget
+    "disagreement",  # independent teacher samples did not agree on the answer
+    "teacher-error",  # the teacher's call failed (after its retries): nothing to read
 ]
 
 

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.core.ledger import CostLedger
-from teachenv.core.records import DataGenerationAction, TrainingExample
+from teachenv.core.records import DataGenerationAction, RejectedExample, TrainingExample
+
+if TYPE_CHECKING:
+    from teachenv.tasks.base import Task
 
 
 class GenerationRequest(BaseModel):
@@ -29,6 +32,12 @@ class GenerationRequest(BaseModel):
     temperature: float = Field(0.0, ge=0, description="0 = greedy.")
     top_p: float = Field(1.0, gt=0, le=1)
     seed: int | None = None
+    system: str | None = Field(None, description="System message, for chat backends (ignored by plain LMs).")
+    json_schema: dict[str, Any] | None = Field(
+        None, description="Structured output: the reply must be JSON matching this schema (where the backend can "
+        "enforce it; callers still validate)."
+    )
+    schema_name: str = Field("reply", description="Name of ``json_schema`` (the OpenAI protocol requires one).")
 
 
 class GenerationResult(BaseModel):
@@ -37,6 +46,7 @@ class GenerationResult(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str = "stop"
+    error: str | None = Field(None, description="Why the call failed after its retries (``text`` is then empty).")
 
 
 class TextBackend(ABC):
@@ -44,9 +54,23 @@ class TextBackend(ABC):
 
     #: The model's name, as used by the price table and the run log.
     model_name: str = "unknown"
+    #: Options of a backend built from a config (``agent.teacher``); None = not buildable from one.
+    Config: ClassVar[type[BaseModel] | None] = None
+
+    @classmethod
+    def from_config(cls, config: Any, task: Task) -> TextBackend:
+        """Build the backend a config names (``agent.teacher``); ``task`` is there for backends that need it."""
+        raise NotImplementedError(f"{cls.__name__} cannot be built from a config.")
 
     @abstractmethod
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]: ...
+
+    def identity(self) -> dict[str, Any]:
+        """What, beside a request, decides the reply (the response cache's key): model, adapter version."""
+        return {"model": self.model_name}
+
+    def close(self) -> None:
+        """Release what the backend holds (servers, GPU memory); the default holds nothing."""
 
     def generate_metered(self, requests: Sequence[GenerationRequest], ledger: CostLedger | None,
                          role: str) -> list[GenerationResult]:
@@ -58,15 +82,31 @@ class TextBackend(ABC):
         return results
 
 
+class EngineOutput(NamedTuple):
+    """What an engine made of one action: candidates to verify, and what it could not use itself
+    (a reply that was not JSON, a failed call, samples that disagree), kept with its reason."""
+
+    candidates: list[TrainingExample]
+    rejected: list[RejectedExample] = []
+
+
 class DataEngine(ABC):
-    """A teacher's data-generation engine; built by the environment with the task and the ledger."""
+    """A teacher's data-generation engine; built by the environment with the task, the ledger and
+    the agent's teacher backend (``agent.teacher``; None for engines that need no model)."""
 
     name: ClassVar[str]
     Config: ClassVar[type[BaseModel] | None] = None
+
+    def __init__(self, task: Task, ledger: CostLedger, config: Any = None, *,
+                 teacher: TextBackend | None = None) -> None:
+        self.task = task
+        self.ledger = ledger
+        self.config = config
+        self.teacher = teacher
 
     def reset(self) -> None:
         """Called by the environment's ``reset``: forget everything about the previous episode."""
 
     @abstractmethod
-    def generate(self, action: DataGenerationAction, rng: np.random.Generator) -> list[TrainingExample]:
+    def generate(self, action: DataGenerationAction, rng: np.random.Generator) -> EngineOutput:
         """Candidate examples for ``action.requests`` (ready-made ``action.examples`` are not its job)."""

@@ -15,7 +15,7 @@ import numpy as np
 from teachenv.core.errors import ConfigError
 from teachenv.core.ledger import CostLedger
 from teachenv.core.records import DataGenerationAction, TrainingExample
-from teachenv.engines.base import DataEngine
+from teachenv.engines.base import DataEngine, EngineOutput, TextBackend
 from teachenv.tasks.base import GeneratedTask, Task
 
 
@@ -26,23 +26,25 @@ MAX_DRAW_ROUNDS = 20
 class ProceduralEngine(DataEngine):
     name: ClassVar[str] = "procedural"
 
-    def __init__(self, task: Task, ledger: CostLedger, config: None = None) -> None:
+    def __init__(self, task: Task, ledger: CostLedger, config: None = None, *,
+                 teacher: TextBackend | None = None) -> None:
         if not isinstance(task, GeneratedTask):
             raise ConfigError(
                 f"The 'procedural' engine needs a task with a generator (like 'arith'); "
                 f"task {task.name!r} has none. Set agent.engine.name to an LLM engine."
             )
-        self.task = task
+        super().__init__(task, ledger, config, teacher=teacher)
+        self.task: GeneratedTask = task
         self.seen: set[str] = set()
 
     def reset(self) -> None:
         self.seen.clear()
 
-    def generate(self, action: DataGenerationAction, rng: np.random.Generator) -> list[TrainingExample]:
+    def generate(self, action: DataGenerationAction, rng: np.random.Generator) -> EngineOutput:
         examples: list[TrainingExample] = []
         for request in action.requests:
             examples.extend(self._fresh(request.skill, request.count, rng, request.params or None))
-        return examples
+        return EngineOutput(examples)
 
     def _fresh(self, skill: str, count: int, rng: np.random.Generator, params: dict | None) -> list[TrainingExample]:
         """``count`` examples not made before in this episode; repeats only once the pool runs dry."""

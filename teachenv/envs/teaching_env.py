@@ -29,6 +29,7 @@ from teachenv.envs.defaults import cheap_config
 from teachenv.envs.recorder import RunRecorder
 from teachenv.envs.state import EnvState
 from teachenv.envs.verification import Verifier
+from teachenv.engines.base import EngineOutput
 
 #: Keys of ``info`` (defined once; values are deterministic for a seed and config).
 INFO_STATE = "state"
@@ -124,15 +125,17 @@ class TeachingEnv(gym.Env):
         requests = clip_requests(typed.requests, cap)
         self._phase("generate", round_index)
         with timer("generate"):
-            candidates = self.engine.generate(typed.model_copy(update={"requests": requests, "examples": ()}),
-                                              data_rng) if requests else []
+            output = (self.engine.generate(typed.model_copy(update={"requests": requests, "examples": ()}), data_rng)
+                      if requests else EngineOutput([]))
         # What an engine returns beyond its requests goes last, so the limit rejects it as over-budget.
         asked = sum(r.count for r in requests)
-        candidates = [*candidates[:asked], *typed.examples, *candidates[asked:]]
+        candidates = [*output.candidates[:asked], *typed.examples, *output.candidates[asked:]]
         self._phase("verify", round_index)
         with timer("verify"):
             accepted, rejected = self.verifier.verify(candidates, limit=min(cap, asked + len(typed.examples)))
-        self.ledger.add_examples(len(candidates), len(accepted))
+        rejected = [*output.rejected, *rejected]
+        candidates_made = len(candidates) + len(output.rejected)
+        self.ledger.add_examples(candidates_made, len(accepted))
         self._accepted_by_skill.update(c.example.skill for c in accepted)
         self._phase("train", round_index)
         with timer("train"):
@@ -158,7 +161,7 @@ class TeachingEnv(gym.Env):
             round=round_index,
             requested={r.skill: r.count for r in requests},
             ready_made=len(typed.examples),
-            examples_generated=len(candidates),
+            examples_generated=candidates_made,
             examples_accepted=len(accepted),
             accepted_by_skill=dict(sorted(Counter(c.example.skill for c in accepted).items())),
             rejected_by_reason=dict(sorted(Counter(r.reason for r in rejected).items())),
