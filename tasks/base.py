@@ -1,7 +1,9 @@
 """The task interface: what the environment, the student and the engines may ask of a task.
 
 A task owns its splits, the student's prompt format, the answer checker, the skill labels and
-the verification of generated data. It knows nothing about models, training or engines.
+the verification of generated data, and what an LLM teacher needs to know to write data for it
+(skill descriptions, seed examples, how a question and answer become a training example, when two
+answers are the same). It knows nothing about models, training or engines.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel
 
+from teachenv.core.hashing import content_hash
 from teachenv.core.records import TaskExample, TrainingExample, Verdict
 
 EvalSplit = Literal["val", "test"]
@@ -46,6 +49,30 @@ class Task(ABC):
     def verify(self, candidate: TrainingExample) -> Verdict:
         """Check a generated training example (its completion must be right for its prompt)."""
 
+    # -- what an LLM teacher is told, and how its text becomes data ---------------------------
+
+    def describe_skill(self, skill: str) -> str:
+        """One line telling a teacher what ``skill`` covers (default: its name)."""
+        return skill
+
+    @abstractmethod
+    def seed_examples(self, skill: str, count: int, rng: np.random.Generator) -> list[TaskExample]:
+        """Up to ``count`` examples of ``skill`` from the *training* side (few-shot seeds for a teacher);
+        never validation or test items."""
+
+    def candidate(self, skill: str, question: str, answer: str, origin: str) -> TrainingExample:
+        """A teacher's question and answer as a candidate training example (the student learns to
+        reply ``answer``); tasks whose completions carry more than the answer override this."""
+        question, answer = question.strip(), answer.strip()
+        example = TaskExample(id=f"{origin}/{skill}/{content_hash(question)}", skill=skill,
+                              prompt=question, answer=answer)
+        return TrainingExample(example=example, completion=answer, origin=origin)
+
+    def answers_equivalent(self, gold: str, predicted: str) -> bool:
+        """Whether ``predicted`` states the same answer as ``gold`` under the task's own check.
+        May be asymmetric (math-verify's is): callers that need agreement test both orders."""
+        return gold.strip() == predicted.strip()
+
 
 class GeneratedTask(Task):
     """A task whose generator can make fresh, already-correct training examples per skill."""
@@ -62,3 +89,11 @@ class GeneratedTask(Task):
     def generate(self, skill: str, count: int, rng: np.random.Generator,
                  params: dict | None = None) -> list[TrainingExample]:
         """``count`` training examples of ``skill``, never from the validation or test split."""
+
+    def seed_examples(self, skill: str, count: int, rng: np.random.Generator) -> list[TaskExample]:
+        return [t.example for t in self.generate(skill, count, rng)]
+
+    @abstractmethod
+    def solve(self, question: str) -> str | None:
+        """The world's own answer to ``question`` written in its format (None if it cannot read it):
+        what a perfect teacher would say. The scripted teacher server answers with it."""

@@ -92,6 +92,23 @@ class ArithTask(GeneratedTask):
                 made.append(TrainingExample(example=example, completion=example.answer, origin="procedural"))
         return made
 
+    def describe_skill(self, skill: str) -> str:
+        digits = self.config.digits
+        return {
+            "add": f"addition of two {digits}-digit numbers with no carry in any column, written like 12+34=",
+            "add-carry": f"addition of two {digits}-digit numbers with at least one carry, written like 18+25=",
+            "sub": f"subtraction a-b of {digits}-digit numbers with a >= b, written like 52-17=",
+            "mul": f"a {digits}-digit number times one digit from 2 to 9, written like 47*6=",
+            "max": f"the larger of two {digits}-digit numbers, written like max(31,58)=",
+        }.get(skill, skill)
+
+    def solve(self, question: str) -> str | None:
+        parsed = parse_prompt(question)
+        if parsed is None:
+            return None
+        op, a, b = parsed
+        return Problem(skill_of(op, a, b), a, b).answer
+
     def verify(self, candidate: TrainingExample) -> Verdict:
         example = candidate.example
         if example.skill not in SKILLS:
