@@ -8,7 +8,7 @@ engine does, inside the environment.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel
@@ -26,6 +26,11 @@ class Policy(ABC):
     def __init__(self, config: BaseModel | None = None) -> None:
         self.config = config
         self.rng = np.random.default_rng(0)
+
+    def attach(self, env: Any) -> None:
+        """Called once with the (unwrapped) environment before the first ``reset``. Policies that
+        call a model take the env's ``teacher`` backend and ``ledger`` here, so their tokens are
+        charged to the episode; the others need nothing."""
 
     def reset(self, seed: int) -> None:
         """Called with the episode's seed before the first ``act``."""

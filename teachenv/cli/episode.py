@@ -25,6 +25,8 @@ class EpisodeOutcome:
     last: RoundResult
     seconds: float
     peak_memory_mb: float
+    #: The teacher's response-cache hits / misses and newly paid tokens (None without a teacher).
+    teacher_calls: dict[str, int] | None = None
 
 
 def peak_memory_mb() -> float:
@@ -48,6 +50,7 @@ def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = F
     env = gymnasium.make(config.env.id, config=config, run_dir=run_dir, on_phase=on_phase, progress=progress)
     try:
         policy = build_policy(config.agent.policy)
+        policy.attach(env.unwrapped)
         policy.reset(config.seed)
         _, info = env.reset(seed=config.seed)
         first = last = info[INFO_ROUND]
@@ -60,9 +63,11 @@ def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = F
             if on_round:
                 on_round(last)
             done = terminated or truncated
+        teacher = env.unwrapped.teacher
+        teacher_calls = teacher.stats.as_dict() if teacher is not None else None
     finally:
         env.close()
-    outcome = EpisodeOutcome(run_dir, first, last, time.perf_counter() - started, peak_memory_mb())
+    outcome = EpisodeOutcome(run_dir, first, last, time.perf_counter() - started, peak_memory_mb(), teacher_calls)
     atomic_write_json(run_dir.summary_path, summary(outcome))
     return outcome
 
@@ -81,4 +86,5 @@ def summary(outcome: EpisodeOutcome) -> dict:
         "truncated_by": list(last.truncated_by),
         "seconds": round(outcome.seconds, 1),
         "peak_memory_mb": round(outcome.peak_memory_mb, 1),
+        "teacher_calls": outcome.teacher_calls,
     }

@@ -32,13 +32,13 @@ def import_string(target: str) -> object:
 class Registry(Generic[T]):
     """Names → lazily imported objects of one kind, with did-you-mean errors."""
 
-    def __init__(self, kind: str, group: str, builtins: str | None = None) -> None:
+    def __init__(self, kind: str, group: str, builtins: str | tuple[str, ...] = ()) -> None:
         #: Singular noun used in messages ("task", "policy").
         self.kind = kind
         #: Entry-point group through which other packages add entries.
         self.group = group
-        #: Module whose import registers teachenv's own entries (imported on first lookup).
-        self.builtins = builtins
+        #: Modules whose import registers teachenv's own entries (imported on first lookup).
+        self.builtins = (builtins,) if isinstance(builtins, str) else builtins
         self._entries: dict[str, str | T] = {}
         self._loaded: dict[str, T] = {}
         self._entry_points_loaded = False
@@ -58,8 +58,8 @@ class Registry(Generic[T]):
         if self._entry_points_loaded:
             return
         self._entry_points_loaded = True
-        if self.builtins:
-            importlib.import_module(self.builtins)
+        for module in self.builtins:
+            importlib.import_module(module)
         for ep in entry_points(group=self.group):
             self._entries.setdefault(ep.name, ep.value)
 
@@ -91,6 +91,7 @@ class Registry(Generic[T]):
 tasks: Registry = Registry("task", "teachenv.tasks", builtins="teachenv.tasks")
 policies: Registry = Registry("policy", "teachenv.policies", builtins="teachenv.agents")
 #: Data-generation engines: the agent's ``engine`` slot (action → training examples).
-engines: Registry = Registry("engine", "teachenv.engines", builtins="teachenv.engines")
+#: teachenv's own: the procedural engine (``teachenv.engines``) and the LLM engines (``teachenv.agents``).
+engines: Registry = Registry("engine", "teachenv.engines", builtins=("teachenv.engines", "teachenv.agents"))
 #: Text-generation backends behind the narrow ``TextBackend`` interface (transformers, vllm, ...).
 backends: Registry = Registry("backend", "teachenv.backends", builtins="teachenv.engines")

@@ -12,7 +12,8 @@ from teachenv.core import registry
 from teachenv.core.config import RunConfig, component_options, load_config, validate_config
 from teachenv.core.errors import ConfigError
 from teachenv.core.ledger import CostLedger
-from teachenv.engines.base import DataEngine
+from teachenv.engines.base import DataEngine, TextBackend
+from teachenv.engines.cached_backend import CachedBackend
 from teachenv.student.base import Student
 from teachenv.tasks.base import Task
 
@@ -36,9 +37,23 @@ def build_task(config: RunConfig) -> Task:
     return task_cls(options) if options is not None else task_cls()
 
 
-def build_engine(config: RunConfig, task: Task, ledger: CostLedger) -> DataEngine:
+def build_teacher(config: RunConfig, task: Task) -> CachedBackend | None:
+    """The agent's teacher backend (``agent.teacher``) behind the response cache, or None."""
+    spec = config.agent.teacher
+    if spec is None:
+        return None
+    from teachenv.core.cache import ResponseCache
+
+    backend_cls: type[TextBackend] = registry.backends.get(spec.name)
+    backend = backend_cls.from_config(component_options(spec, backend_cls, path="agent.teacher"), task)
+    cache = ResponseCache(config.agent.cache.path) if config.agent.cache.enabled else None
+    return CachedBackend(backend, cache)
+
+
+def build_engine(config: RunConfig, task: Task, ledger: CostLedger,
+                 teacher: TextBackend | None = None) -> DataEngine:
     engine_cls = registry.engines.get(config.agent.engine.name)
-    return engine_cls(task, ledger, component_options(config.agent.engine, engine_cls))
+    return engine_cls(task, ledger, component_options(config.agent.engine, engine_cls), teacher=teacher)
 
 
 def build_student(config: RunConfig, task: Task, *, progress: bool = False) -> Student:

@@ -65,7 +65,10 @@ class TeachingEnv(gym.Env):
         self.task = build.build_task(self.config)
         self.skills = self.task.skills
         self.ledger = CostLedger(self.config.budget, self.config.prices)
-        self.engine = build.build_engine(self.config, self.task, self.ledger)
+        #: The agent's teacher model behind the response cache (None without ``agent.teacher``); the
+        #: engine uses it, and an LLM policy takes it from here (``Policy.attach``).
+        self.teacher = build.build_teacher(self.config, self.task)
+        self.engine = build.build_engine(self.config, self.task, self.ledger, self.teacher)
         self.student = build.build_student(self.config, self.task, progress=progress)
         self.verifier = Verifier(self.task, [*self.task.load("val"), *self.task.load("test")])
         if run_dir is not None and not isinstance(run_dir, RunDirectory):
@@ -93,6 +96,8 @@ class TeachingEnv(gym.Env):
         self.ledger.reset()
         self.verifier.reset()
         self.engine.reset()
+        if self.teacher is not None:
+            self.teacher.begin_episode(self.np_random_seed)
         self._accepted_by_skill = Counter({s: 0 for s in self.skills})
         self._round, self._done, self._last_reward = 0, False, None
         with timer("reset_student"):
@@ -103,6 +108,7 @@ class TeachingEnv(gym.Env):
         with timer("eval_test"):
             test, _ = self.student.evaluate("test")
         result = RoundResult(round=0, val=self._val, test=test, cost=self.ledger.snapshot())
+        self._begin_teacher_round(1)
         if self.recorder is not None:
             self.recorder.start_episode()
             self.recorder.record(result, timer.seconds, predictions=predictions)
@@ -172,6 +178,7 @@ class TeachingEnv(gym.Env):
             self._phase("save", round_index)
             self.recorder.record(result, timer.seconds, predictions=predictions, action=typed,
                                  accepted=accepted, rejected=rejected, student=self.student)
+        self._begin_teacher_round(round_index + 1)
         state = self.state()
         info: dict[str, Any] = {INFO_STATE: state, INFO_ROUND: result}
         if test is not None:
@@ -179,6 +186,12 @@ class TeachingEnv(gym.Env):
         if truncated:
             info[INFO_TRUNCATED_BY] = tuple(exhausted)
         return self.observation(state), reward, terminated, truncated, info
+
+    def close(self) -> None:
+        if self.teacher is not None:
+            self.teacher.close()
+            self.teacher = None
+        super().close()
 
     def render(self) -> str | None:
         if self.render_mode == "ansi":
@@ -199,6 +212,12 @@ class TeachingEnv(gym.Env):
             budget_left={name: self.ledger.fraction_left(name) for name in BUDGET_NAMES},
             last_reward=self._last_reward,
         )
+
+    def _begin_teacher_round(self, round_index: int) -> None:
+        """Teacher calls from now on (the policy's next decision, then the round's data) belong to
+        ``round_index`` in the response cache's key."""
+        if self.teacher is not None:
+            self.teacher.begin_round(round_index)
 
     def _next_seed(self) -> int:
         return int(self.np_random.integers(0, 2**31 - 1))

@@ -1,7 +1,8 @@
 """Verify candidate training examples before the student sees them.
 
-Each candidate is checked by the task, then dropped if it repeats an earlier example of the
-episode or overlaps the validation / test split. Rejections are kept with their reason.
+Each candidate is checked by the task, then dropped if it overlaps the validation / test split
+(``Decontaminator``: exact, normalised and n-gram matches) or repeats an earlier example of the
+episode (exact or normalised). Rejections are kept with their reason and, for overlaps, how.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from teachenv.core.records import RejectedExample, TaskExample, TrainingExample
+from teachenv.envs.decontamination import Decontaminator, normalised_key
 from teachenv.tasks.base import Task
 
 
@@ -17,7 +19,7 @@ class Verifier:
 
     def __init__(self, task: Task, eval_examples: Iterable[TaskExample]) -> None:
         self.task = task
-        self.eval_keys = frozenset(e.content_key for e in eval_examples)
+        self.decontaminator = Decontaminator(eval_examples)
         self.seen: set[str] = set()
 
     def reset(self) -> None:
@@ -33,15 +35,17 @@ class Verifier:
                 rejected.append(RejectedExample(candidate=candidate, reason="over-budget"))
                 continue
             verdict = self.task.verify(candidate)
-            key = candidate.example.content_key
             if not verdict.accepted:
                 rejected.append(RejectedExample(candidate=candidate, reason=verdict.reason or "wrong-answer",
                                                 detail=verdict.detail))
-            elif key in self.eval_keys:
-                rejected.append(RejectedExample(candidate=candidate, reason="overlaps-eval"))
-            elif key in self.seen:
+                continue
+            overlap = self.decontaminator.match(candidate.example)
+            keys = {candidate.example.content_key, normalised_key(candidate.example)}
+            if overlap is not None:
+                rejected.append(RejectedExample(candidate=candidate, reason="overlaps-eval", detail=overlap))
+            elif keys & self.seen:
                 rejected.append(RejectedExample(candidate=candidate, reason="duplicate"))
             else:
-                self.seen.add(key)
+                self.seen.update(keys)
                 accepted.append(candidate)
         return accepted, rejected
