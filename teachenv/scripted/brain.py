@@ -1,0 +1,193 @@
+"""``ScriptedTeacher``: the replies of a competent teacher, computed from teachenv's own prompts.
+
+It reads a chat-completions request body (a plain dict) and returns the assistant's text. The kind
+of request is the name of its ``response_format`` JSON schema; without one (the schema is then
+described in the prompt) the kind is guessed from the prompt's lines. The protocol, which the LLM
+policy and the LLM engine follow:
+
+- ``skill_allocation``: a line ``Round R of N; up to C examples per round.`` and table rows
+  ``skill | val accuracy | examples so far``. Reply ``{"allocation": {...}, "rationale": "..."}``
+  with all C examples on the two weakest skills (the weakest gets the odd one) and 0 elsewhere.
+- ``training_examples``: lines ``Skill: <skill>`` and ``Number of examples: <n>``, and optionally
+  ``- <question>`` lines under a line starting ``Already generated`` (questions to avoid). Reply
+  ``{"examples": [{"question": ..., "answer": ...}, ...]}`` drawn from the task's own generator.
+- ``answer``: a line ``Question: <q>``; reply ``{"answer": task.solve(q)}``.
+- anything else: a short plain sentence.
+
+Imperfections are deliberate and deterministic: with probability ``wrong_rate`` a generated
+example's answer is wrong, and with probability ``malformed_rate`` a JSON reply is cut in half.
+Both are decided by stable hashes of (seed, the request's seed, the prompt), so the same request
+always gets the same reply, and a different follow-up prompt (a repair request) usually gets a
+valid one. It knows nothing about HTTP (see ``server``) or about the student.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from typing import Any
+
+import numpy as np
+
+from teachenv.core.hashing import stable_fraction
+from teachenv.tasks.base import GeneratedTask
+
+_ROUND_LINE = re.compile(r"up to (\d+) examples per round", re.IGNORECASE)
+_TABLE_ROW = re.compile(r"^\s*\|?\s*([^|\s][^|]*?)\s*\|\s*(\d+(?:\.\d*)?|\.\d+)\s*\|\s*(\d+)\s*\|?\s*$", re.MULTILINE)
+_SKILL_LINE = re.compile(r"^\s*Skill:\s*(.+?)\s*$", re.MULTILINE)
+_COUNT_LINE = re.compile(r"^\s*Number of examples:\s*(\d+)", re.MULTILINE)
+_QUESTION_LINE = re.compile(r"^\s*Question:\s*(.+?)\s*$", re.MULTILINE)
+#: How many draws per wanted example before giving up on fresh questions (a small world can run out).
+_DRAWS_PER_EXAMPLE = 20
+
+TEXT_REPLY = "I am the scripted teacher: ask me for a skill allocation, training examples or an answer."
+
+
+class ScriptedTeacher:
+    """Competent, slightly imperfect replies for ``task`` (a world that can generate and solve)."""
+
+    def __init__(self, task: GeneratedTask, *, malformed_rate: float = 0.05, wrong_rate: float = 0.02,
+                 seed: int = 0) -> None:
+        self.task = task
+        self.malformed_rate = malformed_rate
+        self.wrong_rate = wrong_rate
+        self.seed = seed
+        #: Replies cut in half on purpose so far.
+        self.malformed = 0
+        self._lock = threading.Lock()
+
+    # -- reading a request ---------------------------------------------------------------------
+
+    @staticmethod
+    def prompt_of(body: dict[str, Any]) -> str:
+        """The text of every user message, in order (a repair turn keeps the original lines)."""
+        parts = []
+        for message in body.get("messages") or []:
+            if isinstance(message, dict) and message.get("role") == "user":
+                parts.append(_content_text(message.get("content")))
+        return "\n".join(parts)
+
+    def kind_of(self, body: dict[str, Any]) -> str:
+        """The schema name of ``response_format``, else a kind guessed from the prompt, else "text"."""
+        response_format = body.get("response_format")
+        if isinstance(response_format, dict):
+            name = (response_format.get("json_schema") or {}).get("name")
+            if name:
+                return str(name)
+        prompt = self.prompt_of(body)
+        if _COUNT_LINE.search(prompt):
+            return "training_examples"
+        if _ROUND_LINE.search(prompt) and _TABLE_ROW.search(prompt):
+            return "skill_allocation"
+        if _QUESTION_LINE.search(prompt):
+            return "answer"
+        return "text"
+
+    # -- replying ------------------------------------------------------------------------------
+
+    def reply(self, body: dict[str, Any]) -> str:
+        """The assistant's content for one chat-completions request body."""
+        kind = self.kind_of(body)
+        prompt = self.prompt_of(body)
+        request_seed = body.get("seed")
+        if kind == "skill_allocation":
+            payload: dict[str, Any] = self._allocation(prompt)
+        elif kind == "training_examples":
+            payload = self._examples(prompt, self._rng(request_seed, prompt))
+        elif kind == "answer":
+            payload = self._answer(prompt)
+        else:
+            return TEXT_REPLY
+        text = json.dumps(payload)
+        if stable_fraction("malformed", self.seed, request_seed, prompt) < self.malformed_rate:
+            with self._lock:
+                self.malformed += 1
+            return text[: len(text) // 2]  # a proper prefix of a JSON object never parses
+        return text
+
+    def _rng(self, request_seed: Any, prompt: str) -> np.random.Generator:
+        digest = hashlib.sha256(f"examples|{self.seed}|{request_seed}|{prompt}".encode()).digest()
+        return np.random.default_rng(int.from_bytes(digest[:8], "big"))
+
+    def _allocation(self, prompt: str) -> dict[str, Any]:
+        budget_match = _ROUND_LINE.search(prompt)
+        budget = int(budget_match.group(1)) if budget_match else 0
+        rows: dict[str, float] = {}
+        for skill, accuracy, _trained in _TABLE_ROW.findall(prompt):
+            rows.setdefault(skill, float(accuracy))
+        weakest = sorted(rows, key=lambda s: rows[s])[:2]  # stable: ties keep the table's order
+        allocation = dict.fromkeys(rows, 0)
+        for i, skill in enumerate(weakest):
+            allocation[skill] = budget // len(weakest) + (1 if i < budget % len(weakest) else 0)
+        named = " and ".join(f"{s} ({rows[s]:.3f})" for s in weakest) or "none (no table found)"
+        return {"allocation": allocation,
+                "rationale": f"All {budget} examples go to the weakest skills: {named}."}
+
+    def _examples(self, prompt: str, rng: np.random.Generator) -> dict[str, Any]:
+        skill_match, count_match = _SKILL_LINE.search(prompt), _COUNT_LINE.search(prompt)
+        skill = self._skill_named(skill_match.group(1)) if skill_match else None
+        count = int(count_match.group(1)) if count_match else 0
+        if skill is None or count == 0:
+            return {"examples": []}
+        seen = _avoided_questions(prompt)
+        chosen: list[tuple[str, str]] = []
+        for _ in range(_DRAWS_PER_EXAMPLE):
+            for made in self.task.generate(skill, 2 * (count - len(chosen)), rng):
+                question = made.example.prompt
+                if question not in seen and len(chosen) < count:
+                    seen.add(question)
+                    chosen.append((question, made.example.answer))
+            if len(chosen) >= count:
+                break
+        examples = []
+        for question, answer in chosen:
+            if rng.random() < self.wrong_rate:
+                answer = _wrong(answer)
+            examples.append({"question": question, "answer": answer})
+        return {"examples": examples}
+
+    def _skill_named(self, text: str) -> str | None:
+        """The task's skill that ``text`` names (exactly, or as its first word: "add-carry (…)")."""
+        if text in self.task.skills:
+            return text
+        prefixes = [s for s in self.task.skills if re.match(re.escape(s) + r"(?![\w-])", text)]
+        return max(prefixes, key=len) if prefixes else None
+
+    def _answer(self, prompt: str) -> dict[str, Any]:
+        questions = _QUESTION_LINE.findall(prompt)
+        return {"answer": (self.task.solve(questions[-1]) or "") if questions else ""}
+
+
+def _content_text(content: Any) -> str:
+    """A message's text, whether a plain string or a list of content parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def _avoided_questions(prompt: str) -> set[str]:
+    """The ``- <question>`` lines under the line starting ``Already generated``."""
+    avoided: set[str] = set()
+    lines = prompt.splitlines()
+    for start, line in enumerate(lines):
+        if not line.strip().startswith("Already generated"):
+            continue
+        for item in lines[start + 1:]:
+            stripped = item.strip()
+            if stripped.startswith("- "):
+                avoided.add(stripped[2:].strip())
+            elif stripped:
+                break
+    return avoided
+
+
+def _wrong(answer: str) -> str:
+    """A plausible but wrong answer: one more for an integer, else a changed string."""
+    try:
+        return str(int(answer) + 1)
+    except ValueError:
+        return f"{answer} (roughly)"
