@@ -74,3 +74,10 @@ def print_outcome(console: Console, outcome) -> None:
         + (f"; truncated by {', '.join(last.truncated_by)}" if last.truncated_by else ""),
         soft_wrap=True,
     )
+    calls = outcome.teacher_calls
+    if calls is not None:
+        console.print(
+            f"teacher calls: {calls['hits']} from the response cache, {calls['misses']} new "
+            f"({calls['new_prompt_tokens'] + calls['new_completion_tokens']} new tokens)",
+            soft_wrap=True,
+        )

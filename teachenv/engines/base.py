@@ -69,6 +69,12 @@ class TextBackend(ABC):
         """What, beside a request, decides the reply (the response cache's key): model, adapter version."""
         return {"model": self.model_name}
 
+    def sleep(self) -> None:
+        """Give accelerator memory back while the student trains (vLLM's sleep mode); default: nothing."""
+
+    def wake_up(self) -> None:
+        """Undo ``sleep`` before the next call."""
+
     def close(self) -> None:
         """Release what the backend holds (servers, GPU memory); the default holds nothing."""
 

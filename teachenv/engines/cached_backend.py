@@ -96,6 +96,12 @@ class CachedBackend(TextBackend):
     def identity(self) -> dict[str, Any]:
         return self.inner.identity()
 
+    def sleep(self) -> None:
+        self.inner.sleep()
+
+    def wake_up(self) -> None:
+        self.inner.wake_up()
+
     def close(self) -> None:
         self.inner.close()
         if self.cache is not None:

@@ -145,7 +145,11 @@ class TeachingEnv(gym.Env):
         self._accepted_by_skill.update(c.example.skill for c in accepted)
         self._phase("train", round_index)
         with timer("train"):
+            if self.teacher is not None:
+                self.teacher.sleep()  # one GPU: the teacher's vLLM lends its memory to training
             metrics = self.student.train(accepted, seed=train_seed)
+            if self.teacher is not None:
+                self.teacher.wake_up()
         self._phase("evaluate", round_index)
         with timer("eval_val"):
             val, predictions = self.student.evaluate("val")

@@ -1,0 +1,174 @@
+"""``LLMDataEngine`` (``llm``): a teacher model writes training examples for a skill.
+
+For each ``SkillRequest`` it asks the teacher (``agent.teacher``) for examples in calls of at most
+``examples_per_call``, as JSON ``{"examples": [{"question", "answer"}]}``. Diversity controls: a
+sampling temperature with a distinct seed per call, a few-shot block of seed examples from the
+task's *training* side, and a list of questions already generated for the skill this episode (to
+avoid). Replies are validated and repaired like the policy's; the task turns each item into a
+candidate (``Task.candidate``). With ``agreement_samples`` = k ≥ 2 the teacher also solves every
+question k times independently, and the example is kept only if every sample agrees with the stated
+answer under the task's equivalence check **in both directions** (``answers_equivalent`` may be
+asymmetric, as math-verify's is). What it cannot use is returned as rejected with a reason; the
+environment verifies the rest with the task. Tokens go to the ledger under ``data-engine``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from teachenv.agents.llm_json import JsonReply, ask_json
+from teachenv.core.errors import ConfigError
+from teachenv.core.hashing import content_hash
+from teachenv.core.ledger import CostLedger
+from teachenv.core.records import DataGenerationAction, RejectedExample, SkillRequest, TaskExample, TrainingExample
+from teachenv.engines.base import DataEngine, EngineOutput, GenerationRequest, TextBackend
+from teachenv.tasks.base import Task
+
+ROLE = "data-engine"
+ORIGIN = "llm"
+SYSTEM = "You write high-quality training data for a small language model. Answer with JSON only."
+
+
+class LLMEngineConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    examples_per_call: int = Field(20, ge=1, description="Examples asked for in one teacher call.")
+    temperature: float = Field(0.8, ge=0, description="Sampling temperature of the writing calls.")
+    top_p: float = Field(0.95, gt=0, le=1)
+    max_new_tokens: int = Field(2048, ge=16)
+    few_shot: int = Field(3, ge=0, description="Seed examples from the task's training side shown per call.")
+    avoid: int = Field(30, ge=0, description="Questions already generated for the skill listed as ones to avoid.")
+    agreement_samples: int = Field(
+        1, ge=1, description="k ≥ 2: the teacher solves each question k times; keep it only if all agree."
+    )
+    solve_temperature: float = Field(0.7, ge=0)
+    solve_max_new_tokens: int = Field(512, ge=8)
+    max_repairs: int = Field(1, ge=0, description="Times a bad reply is sent back with the error.")
+
+
+class ExampleItem(BaseModel):
+    question: str = Field(min_length=1)
+    answer: str = Field(min_length=1)
+
+
+class ExamplesReply(BaseModel):
+    examples: list[ExampleItem]
+
+
+class AnswerReply(BaseModel):
+    answer: str
+
+
+EXAMPLES_SCHEMA = ExamplesReply.model_json_schema()
+ANSWER_SCHEMA = AnswerReply.model_json_schema()
+
+
+class LLMDataEngine(DataEngine):
+    name: ClassVar[str] = "llm"
+    Config: ClassVar[type[BaseModel]] = LLMEngineConfig
+
+    def __init__(self, task: Task, ledger: CostLedger, config: LLMEngineConfig | None = None, *,
+                 teacher: TextBackend | None = None) -> None:
+        if teacher is None:
+            raise ConfigError("Engine 'llm' needs a teacher model: set agent.teacher (e.g. name: openai, "
+                              "model: ..., base_url: ...; or name: scripted for the offline demo).")
+        super().__init__(task, ledger, config or LLMEngineConfig(), teacher=teacher)
+        self.config: LLMEngineConfig
+        self.teacher: TextBackend
+        self.generated: dict[str, list[str]] = defaultdict(list)  # questions made this episode, per skill
+
+    def reset(self) -> None:
+        self.generated.clear()
+
+    def generate(self, action: DataGenerationAction, rng: np.random.Generator) -> EngineOutput:
+        calls: list[tuple[SkillRequest, int]] = []  # (request, examples asked in this call)
+        for request in action.requests:
+            if request.skill not in self.task.skills:
+                continue  # the environment only passes known skills; a hand-built action may not
+            per_call = self.config.examples_per_call
+            for k in range(math.ceil(request.count / per_call)):
+                calls.append((request, min(per_call, request.count - k * per_call)))
+        requests = [self._writing_request(request.skill, n, rng) for request, n in calls]
+        replies = ask_json(self.teacher, self.ledger, ROLE, requests, ExamplesReply, max_repairs=self.config.max_repairs)
+        candidates: list[TrainingExample] = []
+        rejected: list[RejectedExample] = []
+        for (request, asked), reply in zip(calls, replies, strict=True):
+            if reply.value is None:
+                rejected.append(unusable(request.skill, reply))
+                continue
+            for index, item in enumerate(reply.value.examples):
+                candidate = self.task.candidate(request.skill, item.question, item.answer, ORIGIN)
+                if index < asked:
+                    candidates.append(candidate)
+                    self.generated[request.skill].append(candidate.example.prompt)
+                else:
+                    rejected.append(RejectedExample(candidate=candidate, reason="over-budget",
+                                                    detail=f"the call asked for {asked} examples"))
+        if self.config.agreement_samples >= 2 and candidates:
+            candidates, disagreeing = self._agreeing(candidates, rng)
+            rejected.extend(disagreeing)
+        return EngineOutput(candidates, rejected)
+
+    # -- writing -----------------------------------------------------------------------------------
+    def _writing_request(self, skill: str, count: int, rng: np.random.Generator) -> GenerationRequest:
+        lines = [
+            f"Write new training examples for one skill of the task '{self.task.name}'.",
+            f"Skill: {skill}",
+            f"What it covers: {self.task.describe_skill(skill)}",
+            f"Number of examples: {count}",
+        ]
+        seeds = self.task.seed_examples(skill, self.config.few_shot, rng) if self.config.few_shot else []
+        if seeds:
+            lines.append("Examples of the format (question → answer):")
+            lines.extend(f"  {e.prompt} → {e.answer}" for e in seeds)
+        avoid = self.generated[skill][-self.config.avoid:] if self.config.avoid else []
+        if avoid:
+            lines.append("Already generated (write different ones):")
+            lines.extend(f"- {q}" for q in avoid)
+        lines.append('Reply with a JSON object {"examples": [{"question": "...", "answer": "..."}, ...]} holding '
+                     f"exactly {count} varied, correct examples of this skill, each question in the task's format "
+                     "and each answer as the student should write it.")
+        return GenerationRequest(prompt="\n".join(lines), system=SYSTEM, json_schema=EXAMPLES_SCHEMA,
+                                 schema_name="training_examples", temperature=self.config.temperature,
+                                 top_p=self.config.top_p, max_new_tokens=self.config.max_new_tokens,
+                                 seed=int(rng.integers(0, 2**31 - 1)))
+
+    # -- agreement ---------------------------------------------------------------------------------
+    def _agreeing(self, candidates: list[TrainingExample], rng: np.random.Generator
+                  ) -> tuple[list[TrainingExample], list[RejectedExample]]:
+        k = self.config.agreement_samples
+        requests = [self._solving_request(c.example.prompt, rng) for c in candidates for _ in range(k)]
+        replies = ask_json(self.teacher, self.ledger, ROLE, requests, AnswerReply, max_repairs=self.config.max_repairs)
+        kept: list[TrainingExample] = []
+        rejected: list[RejectedExample] = []
+        for i, candidate in enumerate(candidates):
+            answers = [r.value.answer if r.value is not None else None for r in replies[i * k:(i + 1) * k]]
+            stated = candidate.example.answer
+            if all(a is not None and self.task.answers_equivalent(stated, a) and self.task.answers_equivalent(a, stated)
+                   for a in answers):
+                kept.append(candidate)
+            else:
+                rejected.append(RejectedExample(candidate=candidate, reason="disagreement",
+                                                detail=f"stated {stated!r}; {k} independent answers: {answers!r}"))
+        return kept, rejected
+
+    def _solving_request(self, question: str, rng: np.random.Generator) -> GenerationRequest:
+        prompt = (f"Solve this question of the task '{self.task.name}'.\nQuestion: {question}\n"
+                  'Reply with a JSON object {"answer": "..."} holding only the final answer, written as the '
+                  "task expects it.")
+        return GenerationRequest(prompt=prompt, system=SYSTEM, json_schema=ANSWER_SCHEMA, schema_name="answer",
+                                 temperature=self.config.solve_temperature, max_new_tokens=self.config.solve_max_new_tokens,
+                                 seed=int(rng.integers(0, 2**31 - 1)))
+
+
+def unusable(skill: str, reply: JsonReply) -> RejectedExample:
+    """A reply that gave no examples, kept (its raw text as the prompt) so the yield is measurable."""
+    example = TaskExample(id=f"{ORIGIN}/{skill}/unusable/{content_hash(reply.text or reply.error)}", skill=skill,
+                          prompt=reply.text[:4000], answer="")
+    return RejectedExample(candidate=TrainingExample(example=example, completion="", origin=ORIGIN),
+                           reason="teacher-error" if reply.call_failed else "unparseable",
+                           detail=f"{reply.error} (after {reply.attempts} attempt(s))")
