@@ -15,7 +15,7 @@ from pydantic import Field
 
 from teachenv.core.errors import ConfigError
 from teachenv.engines.openai_backend import OpenAIBackend, OpenAIBackendConfig
-from teachenv.scripted.brain import ScriptedTeacher
+from teachenv.scripted.brain import BRAIN_VERSION, ScriptedTeacher
 from teachenv.scripted.server import ScriptedTeacherServer
 from teachenv.tasks.base import GeneratedTask, Task
 
@@ -42,7 +42,7 @@ class ScriptedBackend(OpenAIBackend):
         brain = ScriptedTeacher(task, malformed_rate=config.malformed_rate, wrong_rate=config.wrong_rate,
                                 seed=config.seed)
         self._brain_settings = {"malformed_rate": config.malformed_rate, "wrong_rate": config.wrong_rate,
-                                "seed": config.seed}
+                                "seed": config.seed, "version": BRAIN_VERSION}
         self.server = ScriptedTeacherServer(brain, model=config.model).start()
         try:
             super().__init__(config, base_url=self.server.url, api_key="scripted")
@@ -61,7 +61,8 @@ class ScriptedBackend(OpenAIBackend):
         return cls(config, task)
 
     def identity(self) -> dict[str, Any]:
-        """The brain's settings, not the server's port (a new one each run): re-runs hit the cache."""
+        """The brain's settings and version, not the server's port (a new one each run): re-runs hit
+        the cache, a changed brain does not."""
         return {"model": self.model_name, "scripted": self._brain_settings}
 
     def close(self) -> None:

@@ -7,7 +7,8 @@ policy and the LLM engine follow:
 
 - ``skill_allocation``: a line ``Round R of N; up to C examples per round.`` and table rows
   ``skill | val accuracy | examples so far``. Reply ``{"allocation": {...}, "rationale": "..."}``
-  with all C examples on the two weakest skills (the weakest gets the odd one) and 0 elsewhere.
+  with half of the C examples on the two weakest skills and half replaying the others (as the
+  ``weakest-skill`` policy does: without replay the student forgets what it knew).
 - ``training_examples``: lines ``Skill: <skill>`` and ``Number of examples: <n>``, and optionally
   ``- <question>`` lines under a line starting ``Already generated`` (questions to avoid). Reply
   ``{"examples": [{"question": ..., "answer": ...}, ...]}`` drawn from the task's own generator.
@@ -41,6 +42,8 @@ _COUNT_LINE = re.compile(r"^\s*Number of examples:\s*(\d+)", re.MULTILINE)
 _QUESTION_LINE = re.compile(r"^\s*Question:\s*(.+?)\s*$", re.MULTILINE)
 #: How many draws per wanted example before giving up on fresh questions (a small world can run out).
 _DRAWS_PER_EXAMPLE = 20
+#: Bumped whenever a reply's content changes, so response caches do not serve an older brain's replies.
+BRAIN_VERSION = 2
 
 TEXT_REPLY = "I am the scripted teacher: ask me for a skill allocation, training examples or an answer."
 
@@ -118,12 +121,18 @@ class ScriptedTeacher:
         for skill, accuracy, _trained in _TABLE_ROW.findall(prompt):
             rows.setdefault(skill, float(accuracy))
         weakest = sorted(rows, key=lambda s: rows[s])[:2]  # stable: ties keep the table's order
+        others = [s for s in rows if s not in weakest]
+        # Half the round replays the other skills: without it the student forgets them (a competent
+        # teacher knows this; the tiny student's other skills collapse in one round otherwise).
+        replay = budget // 2 if others else 0
         allocation = dict.fromkeys(rows, 0)
-        for i, skill in enumerate(weakest):
-            allocation[skill] = budget // len(weakest) + (1 if i < budget % len(weakest) else 0)
+        for group, total in ((weakest, budget - replay), (others, replay)):
+            for i, skill in enumerate(group):
+                allocation[skill] = total // len(group) + (1 if i < total % len(group) else 0)
         named = " and ".join(f"{s} ({rows[s]:.3f})" for s in weakest) or "none (no table found)"
         return {"allocation": allocation,
-                "rationale": f"All {budget} examples go to the weakest skills: {named}."}
+                "rationale": f"Half of the {budget} examples go to the weakest skills, {named}; the rest "
+                             "replays the others so they are not forgotten."}
 
     def _examples(self, prompt: str, rng: np.random.Generator) -> dict[str, Any]:
         skill_match, count_match = _SKILL_LINE.search(prompt), _COUNT_LINE.search(prompt)

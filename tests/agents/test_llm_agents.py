@@ -92,7 +92,8 @@ def test_the_llm_policy_asks_the_teacher_and_charges_the_ledger():
         action = policy.act(state())
     finally:
         backend.close()
-    assert {r.skill: r.count for r in action.requests} == {"sub": 50, "mul": 50}
+    counts = {r.skill: r.count for r in action.requests}
+    assert sum(counts.values()) == 100 and counts["sub"] == counts["mul"] == 25  # the two weakest
     assert action.plan and ledger.tokens["policy"].calls == 1 and ledger.teacher_tokens > 0
 
 

@@ -50,9 +50,9 @@ def _perfect() -> ScriptedTeacher:
     return ScriptedTeacher(TASK, malformed_rate=0.0, wrong_rate=0.0)
 
 
-def test_allocation_gives_the_whole_round_to_the_two_weakest_skills():
+def test_allocation_gives_half_the_round_to_the_two_weakest_skills_and_replays_the_rest():
     reply = json.loads(_perfect().reply(_body(ALLOCATION_PROMPT, "skill_allocation")))
-    assert reply["allocation"] == {"add": 0, "add-carry": 50, "sub": 0, "mul": 51, "max": 0}
+    assert reply["allocation"] == {"add": 17, "add-carry": 25, "sub": 17, "mul": 26, "max": 16}
     assert reply["rationale"]
 
 
