@@ -10,13 +10,23 @@ Greedy decoding when ``temperature == 0``; otherwise sampling, with torch's RNG 
 from the requests' ``seed`` (the caller's RNG state is restored afterwards). Generation stops at
 the end-of-sequence token; the text returned is the completion only, special tokens removed.
 
+``prompt_format`` says what the model continues: ``"raw"`` (the default, for the student's task
+prompts) is the prompt as is, a request's ``system`` ignored; ``"system-line"`` prepends the system
+message as a line; ``"chat-template"`` renders system + user messages with the tokenizer's chat
+template (generation prompt added; tokenized without adding special tokens, since the template
+writes its own), or falls back to a system line when the tokenizer has no template. A backend
+built from a config (``TransformersBackendConfig``, e.g. a local teacher) uses one of the last
+two. ``json_schema`` is not enforced here; callers validate the replies.
+
 It knows nothing about tasks, grading or training.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.core.errors import ConfigError
 from teachenv.engines.base import GenerationRequest, GenerationResult, TextBackend
@@ -25,16 +35,37 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+    from teachenv.tasks.base import Task
+
 _DTYPES = ("float32", "bfloat16", "float16")
+PromptFormat = Literal["raw", "system-line", "chat-template"]
+
+
+class TransformersBackendConfig(BaseModel):
+    """Options of the ``transformers`` backend (``agent.teacher`` with ``name: transformers``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str = Field(description="Hugging Face causal LM id or local path.")
+    device: str = Field("cpu", description="'cpu', 'cuda', 'cuda:1', ...")
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    batch_size: int = Field(16, ge=1, description="Prompts per generate call.")
+    chat_template: bool = Field(
+        True, description="Render system + user messages with the tokenizer's chat template when it has one; "
+        "False (or no template) = the prompt with the system message prepended as a line."
+    )
 
 
 class TransformersBackend(TextBackend):
     """Generate with ``model`` and ``tokenizer`` in batches of ``batch_size`` (left padded)."""
 
+    Config = TransformersBackendConfig
+
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, *, batch_size: int = 64,
-                 model_name: str | None = None) -> None:
+                 model_name: str | None = None, prompt_format: PromptFormat = "raw") -> None:
         if batch_size < 1:
             raise ConfigError(f"TransformersBackend batch_size must be ≥ 1, got {batch_size}.")
+        if prompt_format not in ("raw", "system-line", "chat-template"):
+            raise ConfigError(f"prompt_format must be 'raw', 'system-line' or 'chat-template', got {prompt_format!r}.")
         if tokenizer.pad_token_id is None and tokenizer.eos_token_id is None:
             raise ConfigError(
                 f"Tokenizer {type(tokenizer).__name__} has neither a pad nor an eos token; batched generation "
@@ -43,11 +74,13 @@ class TransformersBackend(TextBackend):
         self.model = model
         self.tokenizer = tokenizer
         self.batch_size = batch_size
+        self.prompt_format = prompt_format
         self.model_name = model_name or getattr(model.config, "name_or_path", None) or type(model).__name__
 
     @classmethod
     def from_pretrained(cls, name_or_path: str, *, batch_size: int = 64, device: str = "cpu",
-                        dtype: str = "float32", model_name: str | None = None) -> TransformersBackend:
+                        dtype: str = "float32", model_name: str | None = None,
+                        prompt_format: PromptFormat = "raw") -> TransformersBackend:
         """Load any causal LM (Hugging Face id or local path) and its tokenizer."""
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -59,7 +92,14 @@ class TransformersBackend(TextBackend):
             # Many causal LMs ship without a pad token; left padding only needs *some* id under a zero mask.
             tokenizer.pad_token = tokenizer.eos_token
         model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=getattr(torch, dtype)).to(device)
-        return cls(model, tokenizer, batch_size=batch_size, model_name=model_name or name_or_path)
+        return cls(model, tokenizer, batch_size=batch_size, model_name=model_name or name_or_path,
+                   prompt_format=prompt_format)
+
+    @classmethod
+    def from_config(cls, config: Any, task: Task) -> TransformersBackend:
+        return cls.from_pretrained(config.model, batch_size=config.batch_size, device=config.device,
+                                   dtype=config.dtype,
+                                   prompt_format="chat-template" if config.chat_template else "system-line")
 
     # -- generation ----------------------------------------------------------------------------
 
@@ -68,7 +108,10 @@ class TransformersBackend(TextBackend):
 
         if not requests:
             return []
-        prompt_ids = self.tokenizer([r.prompt for r in requests])["input_ids"]
+        templated = self.prompt_format == "chat-template" and bool(getattr(self.tokenizer, "chat_template", None))
+        # A chat template writes its own special tokens (<bos> and the like); adding them again would double them.
+        prompt_ids = self.tokenizer([self._render(r, templated) for r in requests],
+                                    add_special_tokens=not templated)["input_ids"]
         results: list[GenerationResult | None] = [None] * len(requests)
         was_training = self.model.training
         self.model.eval()  # no dropout (LoRA dropout included) while generating
@@ -81,6 +124,16 @@ class TransformersBackend(TextBackend):
         finally:
             self.model.train(was_training)
         return results  # type: ignore[return-value]
+
+    def _render(self, request: GenerationRequest, templated: bool) -> str:
+        """The text the model continues (see ``prompt_format`` in the module docstring)."""
+        if self.prompt_format == "raw":
+            return request.prompt
+        if not templated:
+            return f"{request.system}\n{request.prompt}" if request.system else request.prompt
+        messages = [{"role": "system", "content": request.system}] if request.system else []
+        messages.append({"role": "user", "content": request.prompt})
+        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
     def _batches(self, requests: Sequence[GenerationRequest], prompt_ids: list[list[int]]) -> list[list[int]]:
         """Request indices cut into batches: same sampling settings, similar prompt lengths."""

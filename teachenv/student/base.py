@@ -30,3 +30,6 @@ class Student(ABC):
     @abstractmethod
     def save_adapter(self, path: Path) -> None:
         """Write the current adapter (nothing if none has been trained yet)."""
+
+    def close(self) -> None:
+        """Release what evaluation holds beside the model (a vLLM instance); the default holds nothing."""

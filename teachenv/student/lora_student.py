@@ -12,8 +12,10 @@ The base model is chosen by ``StudentConfig.model``:
 ``completion``), so the loss is on the completion only and TRL appends the eos token. In
 *continual* mode every round keeps training the same adapter; in *retrain* mode each round trains a
 fresh adapter on every example accepted since ``reset``. ``evaluate`` answers a split greedily
-through ``TransformersBackend`` and grades with ``task.score``. ``reset`` unloads the adapter without
-merging, so the base weights are exactly those loaded at construction.
+through ``TransformersBackend`` (or, with ``eval.backend: vllm``, through vLLM with the current adapter
+as a LoRA; see ``vllm_eval``, which also puts that vLLM to sleep while ``train`` runs) and grades
+with ``task.score``. ``reset`` unloads the adapter without merging, so the base weights are exactly
+those loaded at construction.
 
 Randomness: the adapter's initial weights and the order of training batches are fixed by the
 ``seed`` given to ``train``; the caller's torch RNG is restored afterwards (TRL's ``set_seed`` still
@@ -30,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from teachenv.core.config import StudentConfig
+from teachenv.core.config import StudentConfig, TinyStudentRecipe
 from teachenv.core.errors import ConfigError
 from teachenv.core.records import EvalReport, GradedPrediction, TaskExample, TrainingExample, TrainMetrics
 from teachenv.student.base import Student
@@ -39,6 +41,8 @@ from teachenv.tasks.base import EvalSplit, GeneratedTask, Task
 if TYPE_CHECKING:
     from peft import PeftModel
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+    from teachenv.student.vllm_eval import StudentVLLMEval
 
 _TINY_MODELS = ("tiny", "plumbing")
 # transformers' name for a constant rate after warm-up; plain "constant" ignores warmup_steps.
@@ -57,6 +61,8 @@ class LoRAStudent(Student):
         self.adapter: PeftModel | None = None
         self.examples: list[TrainingExample] = []  # everything accepted since reset (retrain mode uses it)
         self._splits: dict[str, list[TaskExample]] = {}
+        self._adapter_version = 0  # bumped by every train; never reused, so vLLM never serves a stale adapter
+        self._vllm: StudentVLLMEval | None = None  # built by the first evaluate with eval.backend=vllm
 
     @property
     def model(self) -> PreTrainedModel | PeftModel:
@@ -74,6 +80,8 @@ class LoRAStudent(Student):
     def train(self, examples: Sequence[TrainingExample], seed: int) -> TrainMetrics:
         if not examples:
             return TrainMetrics(examples=0, steps=0)
+        if self._vllm is not None:
+            self._vllm.sleep()  # training gets the student's vLLM memory back (with eval.vllm.enable_sleep_mode)
         self.examples.extend(examples)
         if self.config.train.mode == "retrain":
             self._drop_adapter()
@@ -87,6 +95,7 @@ class LoRAStudent(Student):
             if self.adapter is None:
                 self.adapter = self._new_adapter(seed)
             steps, loss = self._run_trainer(rows, seed)
+        self._adapter_version += 1
         trainable = sum(p.numel() for p in self.adapter.parameters() if p.requires_grad)
         return TrainMetrics(examples=len(rows), steps=steps, train_loss=loss, trainable_parameters=trainable)
 
@@ -94,14 +103,26 @@ class LoRAStudent(Student):
         from teachenv.engines.transformers_backend import TransformersBackend
         from teachenv.student.grading import grade_split
 
+        max_new_tokens = self.config.eval.max_new_tokens or self.task.max_new_tokens
+        if self.config.eval.backend == "vllm":
+            if self._vllm is None:
+                from teachenv.student.vllm_eval import StudentVLLMEval
+
+                self._vllm = StudentVLLMEval(self.config, self.task, tiny_recipe(self.config))
+            return self._vllm.evaluate(self.adapter, self._adapter_version, split, self._split(split), max_new_tokens)
         backend = TransformersBackend(self.model, self.tokenizer, batch_size=self.config.eval.batch_size,
                                       model_name=self.config.model)
-        return grade_split(backend, self.task, split, self._split(split),
-                           self.config.eval.max_new_tokens or self.task.max_new_tokens)
+        return grade_split(backend, self.task, split, self._split(split), max_new_tokens)
 
     def save_adapter(self, path: Path) -> None:
         if self.adapter is not None:
             self.adapter.save_pretrained(str(path))
+
+    def close(self) -> None:
+        """Release the evaluation's vLLM instance, if one was built (the model itself stays usable)."""
+        if self._vllm is not None:
+            self._vllm.close()
+            self._vllm = None
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -204,7 +225,8 @@ def load_base(config: StudentConfig, task: Task, *,
     import torch
 
     dtype = getattr(torch, config.dtype)
-    if config.model in _TINY_MODELS:
+    recipe = tiny_recipe(config)
+    if recipe is not None:
         from teachenv.student.tiny_model import load_or_build_tiny
 
         if not isinstance(task, GeneratedTask):
@@ -212,9 +234,6 @@ def load_base(config: StudentConfig, task: Task, *,
                 f"student.model={config.model!r} is pretrained on the task's own generator, and task "
                 f"{task.name!r} has none. Set student.model to a Hugging Face model id or local path."
             )
-        recipe = config.tiny
-        if config.model == "plumbing":
-            recipe = recipe.model_copy(update={"pretrain_steps": 0})
         model, tokenizer = load_or_build_tiny(recipe, task, progress=progress)
     else:
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -227,3 +246,12 @@ def load_base(config: StudentConfig, task: Task, *,
     model = model.to(device=config.device, dtype=dtype)
     model.eval()
     return model, tokenizer
+
+
+def tiny_recipe(config: StudentConfig) -> TinyStudentRecipe | None:
+    """The tiny student's recipe when ``config.model`` is ``tiny`` or ``plumbing`` (untrained), else None."""
+    if config.model not in _TINY_MODELS:
+        return None
+    if config.model == "plumbing":
+        return config.tiny.model_copy(update={"pretrain_steps": 0})
+    return config.tiny
