@@ -192,6 +192,7 @@ class TeachingEnv(gym.Env):
         return self.observation(state), reward, terminated, truncated, info
 
     def close(self) -> None:
+        self.student.close()
         if self.teacher is not None:
             self.teacher.close()
             self.teacher = None
