@@ -230,7 +230,7 @@ class VLLMBackend(TextBackend):
             else:
                 outputs = self.llm.generate([_plain_prompt(r) for r in requests], sampling_params=params,
                                             use_tqdm=False, lora_request=lora)
-        except ValueError as exc:  # vLLM's rejections of a request (VLLMValidationError is one); bugs still raise
+        except _rejection_errors() as exc:  # vLLM's rejections of a request; bugs still raise
             reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:500]}"
             return [GenerationResult(text="", prompt_tokens=0, completion_tokens=0, finish_reason="error",
                                      error=f"vLLM rejected the batch: {reason}") for _ in requests]
@@ -255,6 +255,16 @@ class VLLMBackend(TextBackend):
         from vllm.lora.request import LoRARequest
 
         return LoRARequest(lora_name=self.adapter.name, lora_int_id=self.adapter.int_id, lora_path=self.adapter.path)
+
+
+def _rejection_errors() -> tuple[type[Exception], ...]:
+    """What vLLM raises when it rejects a request: ``ValueError``, and ``VLLMValidationError`` (a prompt
+    over ``max_model_len``, say), which in vLLM 0.32 is a ``VLLMClientError``, not a ``ValueError``."""
+    try:
+        from vllm.exceptions import VLLMValidationError
+    except ImportError:  # a vLLM without vllm.exceptions: its validation errors are ValueErrors
+        return (ValueError,)
+    return (ValueError, VLLMValidationError)
 
 
 def _messages(request: GenerationRequest) -> list[dict[str, str]]:
