@@ -90,7 +90,8 @@ class VLLMStudentConfig(StrictModel):
     max_model_len: int | None = Field(None, ge=16, description="Context length (default: the model's).")
     max_lora_rank: int = Field(64, ge=1, description="Largest LoRA rank the instance accepts (≥ student.lora.r).")
     enable_sleep_mode: bool = Field(
-        True, description="Put the instance to sleep while the student trains, so TRL gets its memory back."
+        True, description="Put the instance to sleep while the student trains, so TRL gets its memory back "
+        "(CUDA only: vLLM's CPU builds refuse it; set false there)."
     )
     enforce_eager: bool = Field(False, description="Skip CUDA graphs: slower decoding, faster start, less memory.")
 

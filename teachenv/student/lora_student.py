@@ -185,7 +185,7 @@ class LoRAStudent(Student):
                 warmup_steps=train.warmup_steps,
                 weight_decay=train.weight_decay,
                 # TRL's defaults are for GPUs: checkpointing only costs time on a small model, bf16 fails on CPU.
-                activation_checkpointing=False,
+                **{_checkpointing_argument(SFTConfig): False},
                 bf16=False,
                 fp16=False,
                 use_cpu=self.config.device == "cpu",
@@ -246,6 +246,13 @@ def load_base(config: StudentConfig, task: Task, *,
     model = model.to(device=config.device, dtype=dtype)
     model.eval()
     return model, tokenizer
+
+
+def _checkpointing_argument(config_cls: type) -> str:
+    """transformers 5.20 renamed ``gradient_checkpointing`` to ``activation_checkpointing``; vLLM 0.32
+    pins transformers below 5.20, so both spellings are in use."""
+    fields = getattr(config_cls, "__dataclass_fields__", {})
+    return "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
 
 
 def tiny_recipe(config: StudentConfig) -> TinyStudentRecipe | None:

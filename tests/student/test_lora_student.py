@@ -178,3 +178,20 @@ def test_any_hugging_face_model_path_goes_in_the_same_slot(task, tmp_path):
     assert metrics.steps == 2 and metrics.trainable_parameters > 0
     student.save_adapter(tmp_path / "adapter")
     assert (tmp_path / "adapter" / "adapter_config.json").is_file()
+
+
+def test_the_checkpointing_switch_follows_the_installed_transformers_spelling():
+    from dataclasses import dataclass
+
+    from teachenv.student.lora_student import _checkpointing_argument
+
+    @dataclass
+    class Before520:  # transformers < 5.20 (as vLLM 0.32 pins)
+        gradient_checkpointing: bool = False
+
+    @dataclass
+    class From520:
+        activation_checkpointing: bool = False
+
+    assert _checkpointing_argument(Before520) == "gradient_checkpointing"
+    assert _checkpointing_argument(From520) == "activation_checkpointing"
