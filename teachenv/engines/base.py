@@ -39,6 +39,16 @@ class GenerationRequest(BaseModel):
     )
     schema_name: str = Field("reply", description="Name of ``json_schema`` (the OpenAI protocol requires one).")
 
+    def chat_messages(self) -> list[dict[str, str]]:
+        """The request as a conversation: the system message (if any), then the prompt from the user."""
+        messages = [{"role": "system", "content": self.system}] if self.system else []
+        messages.append({"role": "user", "content": self.prompt})
+        return messages
+
+    def plain_text(self) -> str:
+        """The request as one text, for models without a chat template: the system message as a first line."""
+        return f"{self.system}\n{self.prompt}" if self.system else self.prompt
+
 
 class GenerationResult(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -129,11 +129,9 @@ class OpenAIBackend(TextBackend):
         raise AssertionError("unreachable: the last attempt returns")  # pragma: no cover
 
     def _request_kwargs(self, request: GenerationRequest) -> dict[str, Any]:
-        messages = [{"role": "system", "content": request.system}] if request.system else []
-        messages.append({"role": "user", "content": request.prompt})
         kwargs: dict[str, Any] = {
             "model": self.config.model,
-            "messages": messages,
+            "messages": request.chat_messages(),
             "max_tokens": request.max_new_tokens,
             "temperature": request.temperature,
             "top_p": request.top_p,

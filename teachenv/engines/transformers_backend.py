@@ -130,10 +130,8 @@ class TransformersBackend(TextBackend):
         if self.prompt_format == "raw":
             return request.prompt
         if not templated:
-            return f"{request.system}\n{request.prompt}" if request.system else request.prompt
-        messages = [{"role": "system", "content": request.system}] if request.system else []
-        messages.append({"role": "user", "content": request.prompt})
-        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+            return request.plain_text()
+        return self.tokenizer.apply_chat_template(request.chat_messages(), add_generation_prompt=True, tokenize=False)
 
     def _batches(self, requests: Sequence[GenerationRequest], prompt_ids: list[list[int]]) -> list[list[int]]:
         """Request indices cut into batches: same sampling settings, similar prompt lengths."""

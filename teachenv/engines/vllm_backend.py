@@ -225,10 +225,10 @@ class VLLMBackend(TextBackend):
         try:
             params = [self._sampling_params(r) for r in requests]
             if self.config.chat:
-                outputs = self.llm.chat([_messages(r) for r in requests], sampling_params=params, use_tqdm=False,
+                outputs = self.llm.chat([r.chat_messages() for r in requests], sampling_params=params, use_tqdm=False,
                                         lora_request=lora)
             else:
-                outputs = self.llm.generate([_plain_prompt(r) for r in requests], sampling_params=params,
+                outputs = self.llm.generate([r.plain_text() for r in requests], sampling_params=params,
                                             use_tqdm=False, lora_request=lora)
         except _rejection_errors() as exc:  # vLLM's rejections of a request; bugs still raise
             reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:500]}"
@@ -265,16 +265,6 @@ def _rejection_errors() -> tuple[type[Exception], ...]:
     except ImportError:  # a vLLM without vllm.exceptions: its validation errors are ValueErrors
         return (ValueError,)
     return (ValueError, VLLMValidationError)
-
-
-def _messages(request: GenerationRequest) -> list[dict[str, str]]:
-    messages = [{"role": "system", "content": request.system}] if request.system else []
-    messages.append({"role": "user", "content": request.prompt})
-    return messages
-
-
-def _plain_prompt(request: GenerationRequest) -> str:
-    return f"{request.system}\n{request.prompt}" if request.system else request.prompt
 
 
 def _result(output: Any) -> GenerationResult:
