@@ -104,7 +104,7 @@ class LLMDataEngine(DataEngine):
                 candidate = self.task.candidate(request.skill, item.question, item.answer, ORIGIN)
                 if index < asked:
                     candidates.append(candidate)
-                    self.generated[request.skill].append(candidate.example.prompt)
+                    self.generated[request.skill].append(self.task.teacher_view(candidate.example))
                 else:
                     rejected.append(RejectedExample(candidate=candidate, reason="over-budget",
                                                     detail=f"the call asked for {asked} examples"))
@@ -124,7 +124,7 @@ class LLMDataEngine(DataEngine):
         seeds = self.task.seed_examples(skill, self.config.few_shot, rng) if self.config.few_shot else []
         if seeds:
             lines.append("Examples of the format (question → answer):")
-            lines.extend(f"  {e.prompt} → {e.answer}" for e in seeds)
+            lines.extend(f"  {self.task.teacher_view(e)} → {e.answer}" for e in seeds)
         avoid = self.generated[skill][-self.config.avoid:] if self.config.avoid else []
         if avoid:
             lines.append("Already generated (write different ones):")
@@ -141,7 +141,7 @@ class LLMDataEngine(DataEngine):
     def _agreeing(self, candidates: list[TrainingExample], rng: np.random.Generator
                   ) -> tuple[list[TrainingExample], list[RejectedExample]]:
         k = self.config.agreement_samples
-        requests = [self._solving_request(c.example.prompt, rng) for c in candidates for _ in range(k)]
+        requests = [self._solving_request(self.task.teacher_view(c.example), rng) for c in candidates for _ in range(k)]
         replies = ask_json(self.teacher, self.ledger, ROLE, requests, AnswerReply, max_repairs=self.config.max_repairs)
         kept: list[TrainingExample] = []
         rejected: list[RejectedExample] = []

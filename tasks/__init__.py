@@ -7,3 +7,5 @@ through the ``teachenv.tasks`` entry-point group.
 from teachenv.core.registry import tasks as _tasks
 
 _tasks.register("arith", "teachenv.tasks.arith.task:ArithTask")
+_tasks.register("shapes", "teachenv.tasks.vqa.shapes:ShapesTask")
+_tasks.register("vqa", "teachenv.tasks.vqa.dataset_task:VQADatasetTask")

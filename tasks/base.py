@@ -27,6 +27,8 @@ class Task(ABC):
     Config: ClassVar[type[BaseModel]]
     #: Longest completion the student needs to answer (evaluation's default max_new_tokens).
     max_new_tokens: ClassVar[int] = 64
+    #: What a question holds: "text", or "image" (every example carries ``image``; a vision student answers).
+    modality: ClassVar[Literal["text", "image"]] = "text"
 
     @property
     @abstractmethod
@@ -45,6 +47,11 @@ class Task(ABC):
     def score(self, example: TaskExample, completion: str) -> bool:
         """Whether the student's completion answers ``example`` correctly."""
 
+    def credit(self, example: TaskExample, completion: str) -> float:
+        """Credit in [0, 1] for the completion: 1.0 / 0.0 from ``score`` unless the task gives partial
+        credit (VQA accuracy). Per-skill accuracy is the mean credit."""
+        return 1.0 if self.score(example, completion) else 0.0
+
     @abstractmethod
     def verify(self, candidate: TrainingExample) -> Verdict:
         """Check a generated training example (its completion must be right for its prompt)."""
@@ -59,6 +66,11 @@ class Task(ABC):
     def seed_examples(self, skill: str, count: int, rng: np.random.Generator) -> list[TaskExample]:
         """Up to ``count`` examples of ``skill`` from the *training* side (few-shot seeds for a teacher);
         never validation or test items."""
+
+    def teacher_view(self, example: TaskExample) -> str:
+        """How ``example``'s question is written for a text-only teacher, in the form ``candidate``
+        reads back (default: the prompt; a visual world writes its scene specification)."""
+        return example.prompt
 
     def candidate(self, skill: str, question: str, answer: str, origin: str) -> TrainingExample:
         """A teacher's question and answer as a candidate training example (the student learns to

@@ -94,6 +94,7 @@ class GradedPrediction(Record):
     completion: str
     answer: str
     correct: bool
+    credit: float = Field(1.0, ge=0, le=1, description="Partial credit (VQA accuracy); equals `correct` for exact tasks.")
 
 
 class SkillReport(Record):
@@ -101,7 +102,7 @@ class SkillReport(Record):
 
     skill: str
     n: int
-    correct: int
+    correct: float = Field(description="Sum of the predictions' credit (a count for exact-match tasks).")
 
     @property
     def accuracy(self) -> float:

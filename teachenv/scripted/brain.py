@@ -144,7 +144,7 @@ class ScriptedTeacher:
         chosen: list[tuple[str, str]] = []
         for _ in range(_DRAWS_PER_EXAMPLE):
             for made in self.task.generate(skill, 2 * (count - len(chosen)), rng):
-                question = made.example.prompt
+                question = self.task.teacher_view(made.example)
                 if question not in seen and len(chosen) < count:
                     seen.add(question)
                     chosen.append((question, made.example.answer))

@@ -18,13 +18,15 @@ def grade_split(backend: TextBackend, task: Task, split: EvalSplit, examples: Se
     """Greedy answers to ``examples``, graded by ``task.score``; one SkillReport per ``task.skills``."""
     prompts = [task.prompt(e) for e in examples]
     results = backend.generate([GenerationRequest(prompt=p, max_new_tokens=max_new_tokens) for p in prompts])
-    predictions = [
-        GradedPrediction(example_id=e.id, skill=e.skill, prompt=p, completion=r.text, answer=e.answer,
-                         correct=task.score(e, r.text))
-        for e, p, r in zip(examples, prompts, results, strict=True)
-    ]
+    predictions = []
+    for example, prompt, result in zip(examples, prompts, results, strict=True):
+        credit = task.credit(example, result.text)
+        predictions.append(GradedPrediction(example_id=example.id, skill=example.skill, prompt=prompt,
+                                            completion=result.text, answer=example.answer,
+                                            correct=credit >= 1.0, credit=credit))
     reports = []
     for skill in task.skills:
         graded = [p for p in predictions if p.skill == skill]
-        reports.append(SkillReport(skill=skill, n=len(graded), correct=sum(p.correct for p in graded)))
+        reports.append(SkillReport(skill=skill, n=len(graded), correct=sum(p.credit for p in graded)))
     return EvalReport(split=split, skills=tuple(reports)), predictions
+

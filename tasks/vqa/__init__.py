@@ -1,0 +1,1 @@
+"""Visual question answering: the offline ``shapes`` world and real VQA datasets (``vqa``)."""
