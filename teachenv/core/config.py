@@ -63,7 +63,12 @@ class LoRAConfig(StrictModel):
     alpha: int = Field(32, ge=1, description="LoRA alpha (scaling = alpha / r).")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the LoRA path.")
     target_modules: list[str] | Literal["all-linear"] = Field(
-        "all-linear", description="Modules that get adapters; 'all-linear' = every linear layer but the head."
+        "all-linear", description="Modules that get adapters; 'all-linear' = every linear layer but the head "
+        "(for a vision student: of the language model and the projector, see vision_tower)."
+    )
+    vision_tower: bool = Field(
+        False, description="Vision students: also adapt the vision tower's linear layers (skills that need new "
+        "visual features); its LoRA cannot be served by vLLM, so evaluation then uses transformers."
     )
 
 
@@ -124,13 +129,40 @@ class TinyStudentRecipe(StrictModel):
     seed: int = Field(0, description="Pretraining seed (the base student's seed).")
 
 
+class TinyVLMRecipe(StrictModel):
+    """The locally built and pretrained tiny vision student (LLaVA: a small CLIP tower, a projector and a
+    small Llama with a word-level tokenizer), for tasks whose questions carry an image."""
+
+    vision_hidden_size: int = Field(128, ge=8)
+    vision_layers: int = Field(2, ge=1)
+    vision_heads: int = Field(4, ge=1)
+    patch_size: int = Field(8, ge=2, description="Pixels per patch side; the image is (image_size / patch)^2 tokens.")
+    hidden_size: int = Field(128, ge=8, description="Of the language model.")
+    num_layers: int = Field(3, ge=1)
+    num_heads: int = Field(4, ge=1)
+    intermediate_size: int = Field(256, ge=8)
+    pretrain_steps: int = Field(900, ge=0, description="0 = an untrained plumbing model.")
+    batch_size: int = Field(64, ge=1)
+    learning_rate: float = Field(2e-3, gt=0)
+    warmup_steps: int = Field(50, ge=0)
+    skill_weights: dict[str, float] = Field(
+        default_factory=lambda: {"largest": 0.1},
+        description="Pretraining corpus weight per skill (default 1.0): under-weighted skills start weak.",
+    )
+    seed: int = Field(0, description="Pretraining seed (the base student's seed).")
+
+
 class StudentConfig(StrictModel):
     model: str = Field(
         "tiny",
-        description="'tiny' (built and pretrained locally from `tiny`), 'plumbing' (tiny, untrained), "
-        "or any Hugging Face causal LM id or local path.",
+        description="'tiny' (built and pretrained locally from `tiny`, or `tiny_vlm` for tasks with images), "
+        "'plumbing' (the same, untrained), or any Hugging Face model id or local path (a causal LM; an "
+        "image-text-to-text model for tasks with images).",
     )
     tiny: TinyStudentRecipe = Field(default_factory=TinyStudentRecipe)
+    tiny_vlm: TinyVLMRecipe = Field(
+        default_factory=TinyVLMRecipe, description="The recipe 'tiny' / 'plumbing' use for tasks with images."
+    )
     lora: LoRAConfig = Field(default_factory=LoRAConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)

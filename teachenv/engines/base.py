@@ -11,6 +11,7 @@ verify: the environment verifies every candidate through the task.
 
 from __future__ import annotations
 
+import base64
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
 
 
 class GenerationRequest(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
     prompt: str
+    image: bytes | None = Field(None, description="PNG bytes the prompt asks about, for vision backends.")
     max_new_tokens: int = Field(64, ge=1)
     temperature: float = Field(0.0, ge=0, description="0 = greedy.")
     top_p: float = Field(1.0, gt=0, le=1)
@@ -39,10 +41,16 @@ class GenerationRequest(BaseModel):
     )
     schema_name: str = Field("reply", description="Name of ``json_schema`` (the OpenAI protocol requires one).")
 
-    def chat_messages(self) -> list[dict[str, str]]:
-        """The request as a conversation: the system message (if any), then the prompt from the user."""
-        messages = [{"role": "system", "content": self.system}] if self.system else []
-        messages.append({"role": "user", "content": self.prompt})
+    def chat_messages(self) -> list[dict[str, Any]]:
+        """The request as a conversation: the system message (if any), then the prompt from the user
+        (with the image first as an OpenAI ``image_url`` data-URL part when there is one)."""
+        messages: list[dict[str, Any]] = [{"role": "system", "content": self.system}] if self.system else []
+        if self.image is None:
+            messages.append({"role": "user", "content": self.prompt})
+        else:
+            url = "data:image/png;base64," + base64.b64encode(self.image).decode()
+            messages.append({"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}},
+                                                         {"type": "text", "text": self.prompt}]})
         return messages
 
     def plain_text(self) -> str:

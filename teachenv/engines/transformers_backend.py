@@ -146,19 +146,12 @@ class TransformersBackend(TextBackend):
             batches.extend(indices[k:k + self.batch_size] for k in range(0, len(indices), self.batch_size))
         return batches
 
-    def _eos_ids(self) -> list[int]:
-        eos = getattr(self.model.generation_config, "eos_token_id", None)
-        ids = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
-        if self.tokenizer.eos_token_id is not None and self.tokenizer.eos_token_id not in ids:
-            ids.append(self.tokenizer.eos_token_id)
-        return ids
-
     def _generate_batch(self, batch_ids: list[list[int]], settings: GenerationRequest) -> list[GenerationResult]:
         import torch
         from transformers import GenerationConfig
 
         pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        eos_ids = self._eos_ids()
+        eos_ids = eos_token_ids(self.model, self.tokenizer)
         width = max(len(ids) for ids in batch_ids)
         device = self._device()
         input_ids = torch.full((len(batch_ids), width), pad_id, dtype=torch.long)
@@ -183,19 +176,29 @@ class TransformersBackend(TextBackend):
             output = self.model.generate(
                 input_ids=input_ids.to(device), attention_mask=attention_mask.to(device), generation_config=config
             )
-        return [self._result(row.tolist(), len(ids), eos_ids)
+        return [completion_result(self.tokenizer, row.tolist(), len(ids), eos_ids)
                 for row, ids in zip(output[:, width:].cpu(), batch_ids, strict=True)]
-
-    def _result(self, generated: list[int], prompt_tokens: int, eos_ids: list[int]) -> GenerationResult:
-        """Cut one row of generated ids at its first end-of-sequence token (kept in the count)."""
-        stop = next((k for k, token in enumerate(generated) if token in eos_ids), None)
-        tokens = generated if stop is None else generated[: stop + 1]
-        return GenerationResult(
-            text=self.tokenizer.decode(tokens, skip_special_tokens=True),
-            prompt_tokens=prompt_tokens,
-            completion_tokens=len(tokens),
-            finish_reason="length" if stop is None else "stop",
-        )
 
     def _device(self) -> torch.device:
         return next(self.model.parameters()).device
+
+
+def eos_token_ids(model: Any, tokenizer: Any) -> list[int]:
+    """Every id that ends a completion: the generation config's, plus the tokenizer's eos."""
+    eos = getattr(model.generation_config, "eos_token_id", None)
+    ids = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
+        ids.append(tokenizer.eos_token_id)
+    return ids
+
+
+def completion_result(tokenizer: Any, generated: list[int], prompt_tokens: int, eos_ids: list[int]) -> GenerationResult:
+    """One row of generated ids cut at its first end-of-sequence token (kept in the count), decoded."""
+    stop = next((k for k, token in enumerate(generated) if token in eos_ids), None)
+    tokens = generated if stop is None else generated[: stop + 1]
+    return GenerationResult(
+        text=tokenizer.decode(tokens, skip_special_tokens=True),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=len(tokens),
+        finish_reason="length" if stop is None else "stop",
+    )

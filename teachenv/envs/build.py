@@ -57,6 +57,11 @@ def build_engine(config: RunConfig, task: Task, ledger: CostLedger,
 
 
 def build_student(config: RunConfig, task: Task, *, progress: bool = False) -> Student:
+    """A LoRA student of the task's modality: a causal LM for text, a vision-language model for images."""
+    if task.modality == "image":
+        from teachenv.student.vision_student import VisionLoRAStudent
+
+        return VisionLoRAStudent(config.student, task, progress=progress)
     from teachenv.student.lora_student import LoRAStudent
 
     return LoRAStudent(config.student, task, progress=progress)

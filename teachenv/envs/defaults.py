@@ -20,5 +20,19 @@ CHEAP_DEFAULTS: dict[str, Any] = {
 }
 
 
+#: The cheap default of the shapes (VQA) ids: an untrained tiny vision student, 4 scenes per skill.
+CHEAP_SHAPES_DEFAULTS: dict[str, Any] = {
+    **CHEAP_DEFAULTS,
+    "name": "cheap-default-shapes",
+    "task": {"name": "shapes", "val_per_skill": 4, "test_per_skill": 4},
+    "student": {
+        **CHEAP_DEFAULTS["student"],
+        "tiny_vlm": {"vision_hidden_size": 16, "vision_layers": 1, "vision_heads": 2, "hidden_size": 16,
+                     "num_layers": 1, "num_heads": 2, "intermediate_size": 32, "pretrain_steps": 0},
+    },
+    "env": {"max_rounds": 3, "examples_per_round": 24, "max_per_skill": 6},
+}
+
+
 def cheap_config() -> RunConfig:
     return validate_config(CHEAP_DEFAULTS)

@@ -17,7 +17,8 @@ def grade_split(backend: TextBackend, task: Task, split: EvalSplit, examples: Se
                 max_new_tokens: int) -> tuple[EvalReport, list[GradedPrediction]]:
     """Greedy answers to ``examples``, graded by ``task.score``; one SkillReport per ``task.skills``."""
     prompts = [task.prompt(e) for e in examples]
-    results = backend.generate([GenerationRequest(prompt=p, max_new_tokens=max_new_tokens) for p in prompts])
+    results = backend.generate([GenerationRequest(prompt=p, max_new_tokens=max_new_tokens, image=e.image)
+                                for e, p in zip(examples, prompts, strict=True)])
     predictions = []
     for example, prompt, result in zip(examples, prompts, results, strict=True):
         credit = task.credit(example, result.text)

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from teachenv.core.config import StudentConfig, TinyStudentRecipe
+from teachenv.core.config import StudentConfig, TinyStudentRecipe, TinyVLMRecipe
 from teachenv.core.errors import ConfigError
 from teachenv.core.records import EvalReport, GradedPrediction, TaskExample, TrainingExample, TrainMetrics
 from teachenv.student.base import Student
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from peft import PeftModel
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+    from teachenv.engines.base import TextBackend
     from teachenv.student.vllm_eval import StudentVLLMEval
 
 _TINY_MODELS = ("tiny", "plumbing")
@@ -57,7 +58,8 @@ class LoRAStudent(Student):
         self.task = task
         # ``progress`` shows the base model's build; rounds are tracked by the caller (the CLI shows
         # phases), so training itself stays quiet and prints nothing into the caller's display.
-        self.base, self.tokenizer = load_base(config, task, progress=progress)
+        #: ``tokenizer`` is what TRL gets as ``processing_class`` (a processor for a vision student).
+        self.base, self.tokenizer = self._load_base(progress)
         self.adapter: PeftModel | None = None
         self.examples: list[TrainingExample] = []  # everything accepted since reset (retrain mode uses it)
         self._splits: dict[str, list[TaskExample]] = {}
@@ -100,7 +102,6 @@ class LoRAStudent(Student):
         return TrainMetrics(examples=len(rows), steps=steps, train_loss=loss, trainable_parameters=trainable)
 
     def evaluate(self, split: EvalSplit) -> tuple[EvalReport, list[GradedPrediction]]:
-        from teachenv.engines.transformers_backend import TransformersBackend
         from teachenv.student.grading import grade_split
 
         max_new_tokens = self.config.eval.max_new_tokens or self.task.max_new_tokens
@@ -110,9 +111,7 @@ class LoRAStudent(Student):
 
                 self._vllm = StudentVLLMEval(self.config, self.task, tiny_recipe(self.config))
             return self._vllm.evaluate(self.adapter, self._adapter_version, split, self._split(split), max_new_tokens)
-        backend = TransformersBackend(self.model, self.tokenizer, batch_size=self.config.eval.batch_size,
-                                      model_name=self.config.model)
-        return grade_split(backend, self.task, split, self._split(split), max_new_tokens)
+        return grade_split(self._eval_backend(), self.task, split, self._split(split), max_new_tokens)
 
     def save_adapter(self, path: Path) -> None:
         if self.adapter is not None:
@@ -123,6 +122,29 @@ class LoRAStudent(Student):
         if self._vllm is not None:
             self._vllm.close()
             self._vllm = None
+
+    # -- what a vision student changes (``vision_student``) ----------------------------------------
+
+    def _load_base(self, progress: bool) -> tuple[Any, Any]:
+        return load_base(self.config, self.task, progress=progress)
+
+    def _eval_backend(self) -> TextBackend:
+        from teachenv.engines.transformers_backend import TransformersBackend
+
+        return TransformersBackend(self.model, self.tokenizer, batch_size=self.config.eval.batch_size,
+                                   model_name=self.config.model)
+
+    def _lora_targets(self) -> list[str] | str:
+        return self.config.lora.target_modules
+
+    def _train_dataset(self, rows: Sequence[TrainingExample]) -> Any:
+        """TRL prompt-completion rows (the loss is on the completion; TRL appends eos)."""
+        import datasets
+
+        return datasets.Dataset.from_dict({
+            "prompt": [self.task.prompt(r.example) for r in rows],
+            "completion": [r.completion for r in rows],
+        })
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -152,7 +174,7 @@ class LoRAStudent(Student):
             r=lora.r,
             lora_alpha=lora.alpha,
             lora_dropout=lora.dropout,
-            target_modules=lora.target_modules,
+            target_modules=self._lora_targets(),
             bias="none",
             task_type="CAUSAL_LM",
         )
@@ -170,10 +192,7 @@ class LoRAStudent(Student):
 
         train = self.config.train
         datasets.disable_progress_bars()  # TRL's dataset preparation shows one bar per map otherwise
-        dataset = datasets.Dataset.from_dict({
-            "prompt": [self.task.prompt(r.example) for r in rows],
-            "completion": [r.completion for r in rows],
-        })
+        dataset = self._train_dataset(rows)
         base_forward_patched = "forward" in vars(self.base)
         with tempfile.TemporaryDirectory(prefix="teachenv-sft-") as output_dir:
             args = SFTConfig(
@@ -253,6 +272,15 @@ def _checkpointing_argument(config_cls: type) -> str:
     pins transformers below 5.20, so both spellings are in use."""
     fields = getattr(config_cls, "__dataclass_fields__", {})
     return "activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"
+
+
+def tiny_vlm_recipe(config: StudentConfig) -> TinyVLMRecipe | None:
+    """The tiny vision student's recipe when ``config.model`` is ``tiny`` or ``plumbing`` (untrained), else None."""
+    if config.model not in _TINY_MODELS:
+        return None
+    if config.model == "plumbing":
+        return config.tiny_vlm.model_copy(update={"pretrain_steps": 0})
+    return config.tiny_vlm
 
 
 def tiny_recipe(config: StudentConfig) -> TinyStudentRecipe | None:

@@ -29,7 +29,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,9 +47,9 @@ if TYPE_CHECKING:
 
 #: Part of the cache key: bump when the architecture, the corpus or the training loop changes.
 BUILD_VERSION = 2
-_ADAM_BETAS = (0.9, 0.98)
-_MAX_GRAD_NORM = 1.0
-_WEIGHT_DECAY = 0.01  # torch's AdamW default, written out
+ADAM_BETAS = (0.9, 0.98)
+MAX_GRAD_NORM = 1.0
+WEIGHT_DECAY = 0.01  # torch's AdamW default, written out
 _EVAL_BATCH_SIZE = 256
 
 log = logging.getLogger(__name__)
@@ -93,9 +93,7 @@ def read_report(recipe: TinyStudentRecipe, task: GeneratedTask) -> dict[str, Any
 
 
 def _build_into(path: Path, recipe: TinyStudentRecipe, task: GeneratedTask, *, progress: bool) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.building-", dir=path.parent))
-    try:
+    def write(staging: Path) -> None:
         model, tokenizer = build_tiny_model(recipe)
         seconds = pretrain(model, tokenizer, recipe, task, progress=progress)
         report = {
@@ -106,16 +104,32 @@ def _build_into(path: Path, recipe: TinyStudentRecipe, task: GeneratedTask, *, p
         }
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        (staging / "recipe.json").write_text(json.dumps(
-            {"recipe": recipe.model_dump(mode="json"), "task": task.generator_identity()}, indent=2))
-        (staging / "report.json").write_text(json.dumps(report, indent=2))
+        write_build_record(staging, recipe, task, report)
+
+    build_atomically(path, write)
+
+
+def write_build_record(staging: Path, recipe: Any, task: GeneratedTask, report: dict[str, Any]) -> None:
+    """``recipe.json`` (what was built) and ``report.json`` (how well) beside a cached student."""
+    (staging / "recipe.json").write_text(json.dumps(
+        {"recipe": recipe.model_dump(mode="json"), "task": task.generator_identity()}, indent=2))
+    (staging / "report.json").write_text(json.dumps(report, indent=2))
+
+
+def build_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Run ``write`` into a temporary sibling of ``path`` and rename it into place: a killed build
+    leaves no half directory, and a concurrent builder that loses the rename uses the winner's."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.building-", dir=path.parent))
+    try:
+        write(staging)
         try:
             os.rename(staging, path)
         except OSError as exc:
             # Another process finished the same build first: its directory is as good as ours.
             if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not path.is_dir():
                 raise
-            log.info("tiny student %s was built concurrently; using that build", path.name)
+            log.info("student %s was built concurrently; using that build", path.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -226,18 +240,18 @@ def pretrain(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, recipe
         torch.manual_seed(recipe.seed)
         input_ids, labels, lengths = pretraining_corpus(recipe, task, tokenizer, np.random.default_rng(recipe.seed))
         log.info("pretraining corpus of %d examples built in %.1f s", len(input_ids), time.perf_counter() - start)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, betas=_ADAM_BETAS,
-                                      weight_decay=_WEIGHT_DECAY)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, betas=ADAM_BETAS,
+                                      weight_decay=WEIGHT_DECAY)
         scheduler = get_cosine_schedule_with_warmup(optimizer, recipe.warmup_steps, recipe.pretrain_steps)
         model.train()
-        for step in _progress(range(recipe.pretrain_steps), progress):
+        for step in progress_steps(range(recipe.pretrain_steps), progress):
             rows = slice(step * recipe.batch_size, (step + 1) * recipe.batch_size)
             width = int(lengths[rows].max())  # trim the batch to its longest sequence
             ids = input_ids[rows, :width]
             loss = model(input_ids=ids, attention_mask=(ids != tokenizer.pad_token_id).long(),
                          labels=labels[rows, :width]).loss
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), _MAX_GRAD_NORM)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -247,7 +261,7 @@ def pretrain(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, recipe
     return time.perf_counter() - start
 
 
-def _progress(steps: range, progress: bool) -> Iterator[int]:
+def progress_steps(steps: range, progress: bool, description: str = "pretraining tiny student") -> Iterator[int]:
     """``steps``, under a rich progress bar when asked for and stderr is a terminal."""
     if not (progress and sys.stderr.isatty()):
         yield from steps
@@ -255,7 +269,7 @@ def _progress(steps: range, progress: bool) -> Iterator[int]:
     from rich.progress import Progress
 
     with Progress(transient=True) as bar:
-        yield from bar.track(steps, description="pretraining tiny student")
+        yield from bar.track(steps, description=description)
 
 
 def validation_accuracy(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, task: Task) -> dict[str, float]:
