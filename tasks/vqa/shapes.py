@@ -37,7 +37,7 @@ MAX_RAW_PROMPT = 2000
 
 class ShapesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    image_size: int = Field(64, ge=32, le=128, description="Side of the square canvas in pixels.")
+    image_size: int = Field(64, ge=64, le=128, description="Side of the square canvas in pixels.")
     max_objects: int = Field(4, ge=1, le=6, description="Most objects in a scene (eval scenes: uniform 1..max).")
     val_per_skill: int = Field(100, ge=1, description="Validation examples per skill.")
     test_per_skill: int = Field(100, ge=1, description="Test examples per skill.")

@@ -168,13 +168,13 @@ def test_bad_scene_json_raises_a_value_error_naming_the_problem(text, fragment):
 
 def test_check_scene_finds_objects_outside_overlapping_and_too_many():
     assert check_scene(SCENE) is None
-    assert "outside" in check_scene(Scene(objects=(_obj("circle", "red", "large", 10, 30),)))
-    assert "outside" in check_scene(Scene(objects=(_obj("circle", "red", "small", 30, 59),)))
+    assert "outside" in check_scene(Scene(objects=(_obj("circle", "red", "large", 5, 30),)))
+    assert "outside" in check_scene(Scene(objects=(_obj("circle", "red", "small", 30, 61),)))
     # Boxes 2 px apart are fine; 1 px apart is too close.
     def pair(x: int) -> Scene:
         return Scene(objects=(_obj("square", "red", "small", 10, 10), _obj("square", "blue", "small", x, 10)))
-    assert check_scene(pair(23)) is None
-    assert "closer" in check_scene(pair(22))
+    assert check_scene(pair(19)) is None
+    assert "closer" in check_scene(pair(18))
     assert "no objects" in check_scene(Scene(objects=()))
     many = Scene(objects=tuple(_obj("circle", "red", "small", 6 + 13 * i, 6) for i in range(5)))
     assert check_scene(many, max_objects=5) is None
@@ -464,3 +464,20 @@ def test_questions_outside_the_templates_are_unparseable_with_the_templates_show
     lower_case = made.example.model_copy(update={"prompt": "what colour is the square?"})
     lower = made.model_copy(update={"example": lower_case})
     assert task.verify(lower).reason == "unparseable"
+
+
+def test_sampled_objects_sit_whole_in_distinct_grid_cells():
+    from teachenv.tasks.vqa.scene import GRID, sample_scene
+
+    rng = np.random.default_rng(5)
+    for image_size in (64, 96):
+        cell = image_size // GRID
+        for _ in range(200):
+            scene = sample_scene(rng, 4, image_size)
+            cells = set()
+            for obj in scene.objects:
+                h = half_extent(obj.size, image_size)
+                corners = {((obj.x + dx) // cell, (obj.y + dy) // cell) for dx in (-h, h) for dy in (-h, h)}
+                assert len(corners) == 1, obj  # the whole object lies in one cell (one vision patch)
+                cells |= corners
+            assert len(cells) == 4
