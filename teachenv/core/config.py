@@ -136,17 +136,17 @@ class TinyVLMRecipe(StrictModel):
     vision_hidden_size: int = Field(128, ge=8)
     vision_layers: int = Field(2, ge=1)
     vision_heads: int = Field(4, ge=1)
-    patch_size: int = Field(8, ge=2, description="Pixels per patch side; the image is (image_size / patch)^2 tokens.")
+    patch_size: int = Field(16, ge=2, description="Pixels per patch side; the image is (image_size / patch)^2 tokens.")
     hidden_size: int = Field(128, ge=8, description="Of the language model.")
     num_layers: int = Field(3, ge=1)
     num_heads: int = Field(4, ge=1)
     intermediate_size: int = Field(256, ge=8)
-    pretrain_steps: int = Field(900, ge=0, description="0 = an untrained plumbing model.")
+    pretrain_steps: int = Field(1200, ge=0, description="0 = an untrained plumbing model.")
     batch_size: int = Field(64, ge=1)
-    learning_rate: float = Field(2e-3, gt=0)
+    learning_rate: float = Field(3e-4, gt=0)
     warmup_steps: int = Field(50, ge=0)
     skill_weights: dict[str, float] = Field(
-        default_factory=lambda: {"largest": 0.1},
+        default_factory=lambda: {"largest": 0.02},
         description="Pretraining corpus weight per skill (default 1.0): under-weighted skills start weak.",
     )
     seed: int = Field(0, description="Pretraining seed (the base student's seed).")

@@ -59,6 +59,23 @@ def linear_targets(model: Any, *, vision_tower: bool) -> list[str]:
     return names
 
 
+def load_vision_base(config: StudentConfig, task: Task, *, progress: bool = False) -> tuple[Any, Any]:
+    """The base vision-language model (eval mode, on ``config.device`` in ``config.dtype``) and its processor."""
+    import torch
+
+    from teachenv.student.lora_student import tiny_vlm_recipe
+    from teachenv.student.tiny_vlm import load_or_build_tiny_vlm, load_vlm
+
+    recipe = tiny_vlm_recipe(config)
+    if recipe is not None:
+        model, processor = load_or_build_tiny_vlm(recipe, task, progress=progress)
+    else:
+        model, processor = load_vlm(config.model)
+    model = model.to(device=config.device, dtype=getattr(torch, config.dtype))
+    model.eval()
+    return model, processor
+
+
 class VisionLoRAStudent(LoRAStudent):
     def __init__(self, config: StudentConfig, task: Task, *, progress: bool = False) -> None:
         if config.eval.backend == "vllm":
@@ -74,19 +91,7 @@ class VisionLoRAStudent(LoRAStudent):
         self.prompt_format = default_prompt_format(self.processor)
 
     def _load_base(self, progress: bool) -> tuple[Any, Any]:
-        import torch
-
-        from teachenv.student.lora_student import tiny_vlm_recipe
-        from teachenv.student.tiny_vlm import load_or_build_tiny_vlm, load_vlm
-
-        recipe = tiny_vlm_recipe(self.config)
-        if recipe is not None:
-            model, processor = load_or_build_tiny_vlm(recipe, self.task, progress=progress)
-        else:
-            model, processor = load_vlm(self.config.model)
-        model = model.to(device=self.config.device, dtype=getattr(torch, self.config.dtype))
-        model.eval()
-        return model, processor
+        return load_vision_base(self.config, self.task, progress=progress)
 
     def _eval_backend(self) -> TextBackend:
         from teachenv.engines.vision_backend import TransformersVisionBackend

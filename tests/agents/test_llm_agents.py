@@ -203,3 +203,25 @@ def test_an_llm_episode_trains_on_accepted_data_and_its_rerun_makes_zero_calls(t
     assert json.dumps(again, sort_keys=True) == json.dumps(rows, sort_keys=True)
     other_seed, calls_other, _ = llm_episode(tmp_path / "cache.sqlite", ["seed=1"])
     assert calls_other > 0
+
+
+def test_the_llm_engine_writes_scene_specifications_that_teachenv_renders_and_checks():
+    from teachenv.tasks.vqa.shapes import ShapesConfig, ShapesTask
+
+    shapes = ShapesTask(ShapesConfig(val_per_skill=2, test_per_skill=2))
+    backend = ScriptedBackend.from_config(
+        ScriptedBackend.Config(malformed_rate=0.0, wrong_rate=0.3, backoff_seconds=0.01), shapes)
+    try:
+        engine = LLMDataEngine(shapes, CostLedger(), LLMEngineConfig(examples_per_call=10, agreement_samples=2),
+                               teacher=backend)
+        output = engine.generate(DataGenerationAction(requests=(SkillRequest(skill="largest", count=20),)),
+                                 np.random.default_rng(0))
+    finally:
+        backend.close()
+    # The teacher wrote JSON scene specifications; teachenv drew each image and recomputed each answer. The
+    # scripted teacher's "wrong" answers here ("red (roughly)") agree on the first word, which is all the
+    # agreement check reads, so the verifier is what rejects them.
+    verdicts = [shapes.verify(c) for c in output.candidates]
+    assert len(output.candidates) == 20 and all(c.example.image for c in output.candidates)
+    assert all(v.accepted or v.reason == "wrong-answer" for v in verdicts)
+    assert 10 <= sum(v.accepted for v in verdicts) < 20

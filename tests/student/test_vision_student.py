@@ -55,8 +55,9 @@ def test_model_and_processor_save_and_reload_exactly(task, tmp_path):
     backend = TransformersVisionBackend(model, processor)
     inputs = [backend.processor(images=[_image(e)], text=[f"<image> {e.prompt}"], return_tensors="pt") for e in examples]
     again = [loaded_processor(images=[_image(e)], text=[f"<image> {e.prompt}"], return_tensors="pt") for e in examples]
-    # 8x8 patches of a 64-px image: 64 image tokens, then the question's words.
-    assert inputs[0]["input_ids"].shape[1] == 64 + len(examples[0].prompt.replace("?", " ?").split())
+    # One image token per patch of the 64-px image (16 at 16 px), then the question's words.
+    patches = (64 // PLUMBING.patch_size) ** 2
+    assert inputs[0]["input_ids"].shape[1] == patches + len(examples[0].prompt.replace("?", " ?").split())
     with torch.no_grad():
         for a, b in zip(inputs, again, strict=True):
             assert all(torch.equal(a[k], b[k]) for k in a)
