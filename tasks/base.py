@@ -67,6 +67,11 @@ class Task(ABC):
         """Up to ``count`` examples of ``skill`` from the *training* side (few-shot seeds for a teacher);
         never validation or test items."""
 
+    def vocabulary(self) -> tuple[str, ...] | None:
+        """Every word a question or answer can hold, for a world with a closed vocabulary (the tiny vision
+        student's word-level tokenizer is built from it); None for open text."""
+        return None
+
     def teacher_view(self, example: TaskExample) -> str:
         """How ``example``'s question is written for a text-only teacher, in the form ``candidate``
         reads back (default: the prompt; a visual world writes its scene specification)."""
