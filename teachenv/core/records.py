@@ -8,9 +8,9 @@ This module knows no model library and no particular task.
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from teachenv.core.ledger import CostSnapshot
 
@@ -94,7 +94,14 @@ class GradedPrediction(Record):
     completion: str
     answer: str
     correct: bool
-    credit: float = Field(1.0, ge=0, le=1, description="Partial credit (VQA accuracy); equals `correct` for exact tasks.")
+    credit: float = Field(ge=0, le=1, description="Partial credit (VQA accuracy); 1.0 / 0.0 as `correct` if not given.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _credit_from_correct(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("credit") is None:
+            data = {**data, "credit": 1.0 if data.get("correct") else 0.0}
+        return data
 
 
 class SkillReport(Record):

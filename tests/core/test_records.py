@@ -198,3 +198,17 @@ def test_content_hash_ignores_key_order_and_has_the_asked_length():
     assert content_hash({"a": 1, "b": [1, 2]}) == content_hash({"b": [1, 2], "a": 1})
     assert content_hash({"a": 1}) != content_hash({"a": 2})
     assert len(content_hash("x", length=10)) == 10
+
+
+def test_partial_credit_defaults_to_correct_and_feeds_accuracy():
+    from teachenv.core.records import GradedPrediction
+
+    def prediction(**fields):
+        return GradedPrediction(example_id="v/1", skill="s", prompt="q", completion="c", answer="a", **fields)
+
+    assert prediction(correct=True).credit == 1.0 and prediction(correct=False).credit == 0.0
+    assert prediction(correct=False, credit=2 / 3).credit == pytest.approx(2 / 3)
+    with pytest.raises(ValueError):
+        prediction(correct=False, credit=1.5)
+    # VQA accuracy: three predictions credited 1, 2/3 and 0 give a skill accuracy of 5/9.
+    assert SkillReport(skill="s", n=3, correct=1 + 2 / 3).accuracy == pytest.approx(5 / 9)
