@@ -146,7 +146,7 @@ class TinyVLMRecipe(StrictModel):
     learning_rate: float = Field(3e-4, gt=0)
     warmup_steps: int = Field(50, ge=0)
     skill_weights: dict[str, float] = Field(
-        default_factory=lambda: {"largest": 0.02},
+        default_factory=lambda: {"colour": 0.0, "largest": 0.0},
         description="Pretraining corpus weight per skill (default 1.0): under-weighted skills start weak.",
     )
     seed: int = Field(0, description="Pretraining seed (the base student's seed).")

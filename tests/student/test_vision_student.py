@@ -128,3 +128,22 @@ def _image(example):
     from teachenv.engines.vision_backend import decode_png
 
     return decode_png(example.image)
+
+
+def test_a_pretrained_build_is_cached_with_its_report_and_is_deterministic(task, tmp_path, monkeypatch):
+    from teachenv.student.tiny_vlm import load_or_build_tiny_vlm, tiny_vlm_path
+
+    monkeypatch.setenv("TEACHENV_HOME", str(tmp_path))
+    recipe = PLUMBING.model_copy(update={"pretrain_steps": 3, "batch_size": 8, "warmup_steps": 1,
+                                         "skill_weights": {"largest": 0.0}})
+    model, _ = load_or_build_tiny_vlm(recipe, task)
+    path = tiny_vlm_path(recipe, task)
+    report = __import__("json").loads((path / "report.json").read_text())
+    assert set(report["val_accuracy"]) == set(task.skills) and report["parameters"] > 0
+    untrained, _ = build_tiny_vlm(recipe, task.vocabulary())
+    trained = dict(model.named_parameters())
+    assert any(not torch.equal(p, trained[name]) for name, p in untrained.named_parameters())
+    # A second build of the same recipe (elsewhere) gives the same weights; loading reuses the cache.
+    monkeypatch.setenv("TEACHENV_HOME", str(tmp_path / "again"))
+    rebuilt, _ = load_or_build_tiny_vlm(recipe, task)
+    assert all(torch.equal(p, trained[name]) for name, p in rebuilt.named_parameters())
