@@ -98,9 +98,14 @@ class GeneratedTask(Task):
     #: Config fields that only choose what is evaluated (split sizes), not the generated data.
     eval_only_fields: ClassVar[frozenset[str]] = frozenset()
 
+    #: Bump when the generator makes different data for the same config: students cached on the old
+    #: data are then rebuilt instead of reused.
+    generator_version: ClassVar[int] = 1
+
     def generator_identity(self) -> dict:
         """What shapes the generated data: the cache key of students pretrained on it."""
-        return {"name": self.name, "config": self.config.model_dump(mode="json", exclude=set(self.eval_only_fields))}
+        return {"name": self.name, "version": self.generator_version,
+                "config": self.config.model_dump(mode="json", exclude=set(self.eval_only_fields))}
 
     @abstractmethod
     def generate(self, skill: str, count: int, rng: np.random.Generator,

@@ -57,6 +57,7 @@ class ShapesTask(GeneratedTask):
     modality: ClassVar[Literal["text", "image"]] = "image"
     # The split sizes only pick which held-out items are evaluated; training data is the same.
     eval_only_fields: ClassVar[frozenset[str]] = frozenset({"val_per_skill", "test_per_skill"})
+    generator_version: ClassVar[int] = 2  # 2: objects sampled on a 4x4 grid, sizes 3 / 5 / 6 px at 64
 
     def __init__(self, config: ShapesConfig | None = None) -> None:
         self.config = config or ShapesConfig()

@@ -2,7 +2,7 @@
 carry an image (``shapes``).
 
 Architecture (``TinyVLMRecipe``): ``LlavaForConditionalGeneration`` with a small CLIP vision tower
-(images resized to ``image_size``, cut into ``patch_size`` patches; every patch becomes one image
+(images resized to 64 px, cut into ``patch_size`` patches; every patch becomes one image
 token, the class token is dropped), a two-layer projector and a small Llama over a word-level
 tokenizer built from the task's closed ``vocabulary()``. The features of the tower's *last* layer
 feed the projector (LLaVA's default, the second-to-last, would skip half of a two-layer tower).
