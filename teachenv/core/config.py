@@ -68,7 +68,7 @@ class LoRAConfig(StrictModel):
     )
     vision_tower: bool = Field(
         False, description="Vision students: also adapt the vision tower's linear layers (skills that need new "
-        "visual features); its LoRA cannot be served by vLLM, so evaluation then uses transformers."
+        "visual features). Vision students evaluate with transformers: vLLM serves LoRA on the language model only."
     )
 
 
