@@ -9,11 +9,13 @@ answers are the same). It knows nothing about models, training or engines.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable
 from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel
 
+from teachenv.core.errors import ConfigError
 from teachenv.core.hashing import content_hash
 from teachenv.core.records import TaskExample, TrainingExample, Verdict
 
@@ -119,3 +121,32 @@ class GeneratedTask(Task):
     def solve(self, question: str) -> str | None:
         """The world's own answer to ``question`` written in its format (None if it cannot read it):
         what a perfect teacher would say. The scripted teacher server answers with it."""
+
+
+#: One draw of a held-out item: its identity (repeats are skipped), its split ('val', 'test' or
+#: 'train'), and how to build the example (called only for items that are kept).
+HeldOutDraw = tuple[Hashable, str, Callable[[], TaskExample]]
+
+
+def draw_held_out(task: GeneratedTask, wanted: dict[str, int], split_seed: int,
+                  draw: Callable[[str, np.random.Generator], HeldOutDraw], fix: str) -> dict[str, list[TaskExample]]:
+    """Each skill's validation and test items, drawn with ``np.random.default_rng([split_seed, skill index])``
+    until every split has its ``wanted`` size; a ConfigError ending with ``fix`` if a skill runs short."""
+    splits: dict[str, list[TaskExample]] = {name: [] for name in wanted}
+    for skill_index, skill in enumerate(task.skills):
+        rng = np.random.default_rng([split_seed, skill_index])
+        seen: set[Hashable] = set()
+        counts = dict.fromkeys(wanted, 0)
+        for _ in range(200 * sum(wanted.values())):
+            if all(counts[s] >= wanted[s] for s in counts):
+                break
+            key, split, make = draw(skill, rng)
+            if split not in counts or key in seen or counts[split] >= wanted[split]:
+                continue
+            seen.add(key)
+            counts[split] += 1
+            splits[split].append(make())
+        short = [f"{s}: {counts[s]} of {wanted[s]}" for s in counts if counts[s] < wanted[s]]
+        if short:
+            raise ConfigError(f"{task.name} skill {skill!r} has too few held-out items ({'; '.join(short)}) with {fix}")
+    return splits

@@ -9,9 +9,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.core.records import TaskExample, TrainingExample, Verdict
-from teachenv.core.errors import ConfigError
 from teachenv.tasks.arith.world import SKILLS, Problem, belongs_to, parse_prompt, sample_problem, skill_of
-from teachenv.tasks.base import EvalSplit, GeneratedTask
+from teachenv.tasks.base import EvalSplit, GeneratedTask, draw_held_out
 
 
 class ArithConfig(BaseModel):
@@ -49,30 +48,14 @@ class ArithTask(GeneratedTask):
     @cached_property
     def _eval_splits(self) -> dict[str, list[TaskExample]]:
         """Draw each skill's held-out items in a fixed order until the split is full (or exhausted)."""
-        wanted = {"val": self.config.val_per_skill, "test": self.config.test_per_skill}
-        splits: dict[str, list[TaskExample]] = {"val": [], "test": []}
-        for skill_index, skill in enumerate(SKILLS):
-            rng = np.random.default_rng([self.config.split_seed, skill_index])
-            seen: set[Problem] = set()
-            counts = {"val": 0, "test": 0}
-            for _ in range(200 * (wanted["val"] + wanted["test"])):
-                if all(counts[s] >= wanted[s] for s in counts):
-                    break
-                problem = sample_problem(skill, self.config.digits, rng)
-                split = problem.split(self.config.holdout)
-                if split == "train" or problem in seen or counts[split] >= wanted[split]:
-                    continue
-                seen.add(problem)
-                counts[split] += 1
-                splits[split].append(self._example(problem))
-            short = [f"{s}: {counts[s]} of {wanted[s]}" for s in counts if counts[s] < wanted[s]]
-            if short:
-                raise ConfigError(
-                    f"arith skill {skill!r} has too few held-out items ({'; '.join(short)}) with "
-                    f"digits={self.config.digits}, holdout={self.config.holdout}: lower task.val_per_skill / "
-                    f"task.test_per_skill or raise task.holdout or task.digits."
-                )
-        return splits
+        def draw(skill: str, rng: np.random.Generator):
+            problem = sample_problem(skill, self.config.digits, rng)
+            return problem, problem.split(self.config.holdout), lambda: self._example(problem)
+
+        return draw_held_out(
+            self, {"val": self.config.val_per_skill, "test": self.config.test_per_skill}, self.config.split_seed,
+            draw, f"digits={self.config.digits}, holdout={self.config.holdout}: lower task.val_per_skill / "
+            "task.test_per_skill or raise task.holdout or task.digits.")
 
     def load(self, split: EvalSplit) -> list[TaskExample]:
         return list(self._eval_splits[split])

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from teachenv.core.errors import ConfigError, InvalidActionError
 from teachenv.core.hashing import content_hash, stable_fraction
 from teachenv.core.records import TaskExample, TrainingExample, Verdict
-from teachenv.tasks.base import EvalSplit, GeneratedTask
+from teachenv.tasks.base import EvalSplit, GeneratedTask, draw_held_out
 from teachenv.tasks.vqa.questions import (
     SKILLS, AmbiguousQuestion, answer_parsed, canonical_question, make_question, min_objects, parse_question,
     templates_text, vocabulary,
@@ -98,33 +98,20 @@ class ShapesTask(GeneratedTask):
     @cached_property
     def _eval_splits(self) -> dict[str, list[TaskExample]]:
         """Draw each skill's held-out items in a fixed order until the split is full (or give up)."""
-        wanted = {"val": self.config.val_per_skill, "test": self.config.test_per_skill}
-        splits: dict[str, list[TaskExample]] = {"val": [], "test": []}
-        ranges = [self._object_counts(skill) for skill in SKILLS]  # fail before drawing anything
-        for skill_index, (skill, (low, high)) in enumerate(zip(SKILLS, ranges)):
-            rng = np.random.default_rng([self.config.split_seed, skill_index])
-            seen: set[tuple[str, str]] = set()
-            counts = {"val": 0, "test": 0}
-            for _ in range(200 * (wanted["val"] + wanted["test"])):
-                if all(counts[s] >= wanted[s] for s in counts):
-                    break
-                n = low + int(rng.random() * (high - low + 1))
-                scene, question, reply = make_question(skill, rng, n, self.config.image_size)
-                scene_json = scene_to_json(scene)
-                split = self.split_of(skill, scene_json, question)
-                if split == "train" or (scene_json, question) in seen or counts[split] >= wanted[split]:
-                    continue
-                seen.add((scene_json, question))
-                counts[split] += 1
-                splits[split].append(self._example(skill, scene, scene_json, question, reply))
-            short = [f"{s}: {counts[s]} of {wanted[s]}" for s in counts if counts[s] < wanted[s]]
-            if short:
-                raise ConfigError(
-                    f"shapes skill {skill!r} has too few held-out items ({'; '.join(short)}) with "
-                    f"holdout={self.config.holdout}, max_objects={self.config.max_objects}: lower "
-                    f"task.val_per_skill / task.test_per_skill or raise task.holdout."
-                )
-        return splits
+        ranges = {skill: self._object_counts(skill) for skill in SKILLS}  # fail before drawing anything
+
+        def draw(skill: str, rng: np.random.Generator):
+            low, high = ranges[skill]
+            n = low + int(rng.random() * (high - low + 1))
+            scene, question, reply = make_question(skill, rng, n, self.config.image_size)
+            scene_json = scene_to_json(scene)
+            return ((scene_json, question), self.split_of(skill, scene_json, question),
+                    lambda: self._example(skill, scene, scene_json, question, reply))
+
+        return draw_held_out(
+            self, {"val": self.config.val_per_skill, "test": self.config.test_per_skill}, self.config.split_seed,
+            draw, f"holdout={self.config.holdout}, max_objects={self.config.max_objects}: lower "
+            "task.val_per_skill / task.test_per_skill or raise task.holdout.")
 
     def load(self, split: EvalSplit) -> list[TaskExample]:
         return list(self._eval_splits[split])

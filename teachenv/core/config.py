@@ -110,14 +110,14 @@ class EvalConfig(StrictModel):
     vllm: VLLMStudentConfig = Field(default_factory=VLLMStudentConfig)
 
 
-class TinyStudentRecipe(StrictModel):
-    """The locally built and pretrained tiny student (Llama architecture, character tokenizer)."""
+class PretrainingRecipe(StrictModel):
+    """What the two locally built tiny students share: a small Llama and how teachenv pretrains it on the
+    task's own generator."""
 
-    hidden_size: int = Field(128, ge=8)
+    hidden_size: int = Field(128, ge=8, description="Of the language model.")
     num_layers: int = Field(3, ge=1)
     num_heads: int = Field(4, ge=1)
     intermediate_size: int = Field(512, ge=8)
-    max_positions: int = Field(256, ge=256, description="Context length; code and few-shot prompts need ≥ 256.")
     pretrain_steps: int = Field(1600, ge=0, description="0 = an untrained plumbing model.")
     batch_size: int = Field(64, ge=1)
     learning_rate: float = Field(3e-3, gt=0)
@@ -129,27 +129,28 @@ class TinyStudentRecipe(StrictModel):
     seed: int = Field(0, description="Pretraining seed (the base student's seed).")
 
 
-class TinyVLMRecipe(StrictModel):
+class TinyStudentRecipe(PretrainingRecipe):
+    """The locally built and pretrained tiny student (Llama architecture, character tokenizer)."""
+
+    max_positions: int = Field(256, ge=256, description="Context length; code and few-shot prompts need ≥ 256.")
+
+
+class TinyVLMRecipe(PretrainingRecipe):
     """The locally built and pretrained tiny vision student (LLaVA: a small CLIP tower, a projector and a
     small Llama with a word-level tokenizer), for tasks whose questions carry an image."""
 
     vision_hidden_size: int = Field(128, ge=8)
     vision_layers: int = Field(2, ge=1)
     vision_heads: int = Field(4, ge=1)
-    patch_size: int = Field(16, ge=2, description="Pixels per patch side; the image is (image_size / patch)^2 tokens.")
-    hidden_size: int = Field(128, ge=8, description="Of the language model.")
-    num_layers: int = Field(3, ge=1)
-    num_heads: int = Field(4, ge=1)
+    patch_size: int = Field(16, ge=2, description="Pixels per patch side; the image is (64 / patch)^2 tokens.")
     intermediate_size: int = Field(256, ge=8)
     pretrain_steps: int = Field(1200, ge=0, description="0 = an untrained plumbing model.")
-    batch_size: int = Field(64, ge=1)
+    # Higher rates (1e-3 and up) leave it answering from the question alone.
     learning_rate: float = Field(3e-4, gt=0)
-    warmup_steps: int = Field(50, ge=0)
     skill_weights: dict[str, float] = Field(
         default_factory=lambda: {"colour": 0.0, "largest": 0.0},
         description="Pretraining corpus weight per skill (default 1.0): under-weighted skills start weak.",
     )
-    seed: int = Field(0, description="Pretraining seed (the base student's seed).")
 
 
 class StudentConfig(StrictModel):

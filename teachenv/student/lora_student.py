@@ -30,7 +30,7 @@ import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from teachenv.core.config import StudentConfig, TinyStudentRecipe, TinyVLMRecipe
 from teachenv.core.errors import ConfigError
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from teachenv.student.vllm_eval import StudentVLLMEval
 
 _TINY_MODELS = ("tiny", "plumbing")
+RecipeT = TypeVar("RecipeT", TinyStudentRecipe, TinyVLMRecipe)
 # transformers' name for a constant rate after warm-up; plain "constant" ignores warmup_steps.
 _SCHEDULERS = {"constant": "constant_with_warmup", "linear": "linear", "cosine": "cosine"}
 
@@ -276,17 +277,15 @@ def _checkpointing_argument(config_cls: type) -> str:
 
 def tiny_vlm_recipe(config: StudentConfig) -> TinyVLMRecipe | None:
     """The tiny vision student's recipe when ``config.model`` is ``tiny`` or ``plumbing`` (untrained), else None."""
-    if config.model not in _TINY_MODELS:
-        return None
-    if config.model == "plumbing":
-        return config.tiny_vlm.model_copy(update={"pretrain_steps": 0})
-    return config.tiny_vlm
+    return _tiny(config, config.tiny_vlm)
 
 
 def tiny_recipe(config: StudentConfig) -> TinyStudentRecipe | None:
     """The tiny student's recipe when ``config.model`` is ``tiny`` or ``plumbing`` (untrained), else None."""
+    return _tiny(config, config.tiny)
+
+
+def _tiny(config: StudentConfig, recipe: RecipeT) -> RecipeT | None:
     if config.model not in _TINY_MODELS:
         return None
-    if config.model == "plumbing":
-        return config.tiny.model_copy(update={"pretrain_steps": 0})
-    return config.tiny
+    return recipe.model_copy(update={"pretrain_steps": 0}) if config.model == "plumbing" else recipe

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from teachenv.core.config import TinyStudentRecipe
+from teachenv.core.config import PretrainingRecipe, TinyStudentRecipe
 from teachenv.core.errors import ConfigError
 from teachenv.core.hashing import content_hash
 from teachenv.core.paths import teachenv_home
@@ -60,9 +60,15 @@ log = logging.getLogger(__name__)
 
 def tiny_student_path(recipe: TinyStudentRecipe, task: GeneratedTask) -> Path:
     """Where the pretrained tiny student for ``recipe`` and ``task`` is (or will be) cached."""
+    return cached_student_path("tiny", recipe, task, BUILD_VERSION)
+
+
+def cached_student_path(prefix: str, recipe: Any, task: GeneratedTask, build_version: int) -> Path:
+    """``TEACHENV_HOME/students/<prefix>-<hash>``, the hash over the recipe, the task's generator and the
+    builder's version: any of them changing means a different student."""
     key = content_hash({"recipe": recipe.model_dump(mode="json"), "task": task.generator_identity(),
-                        "build": BUILD_VERSION})
-    return teachenv_home() / "students" / f"tiny-{key}"
+                        "build": build_version})
+    return teachenv_home() / "students" / f"{prefix}-{key}"
 
 
 def load_or_build_tiny(recipe: TinyStudentRecipe, task: GeneratedTask, *,
@@ -176,7 +182,7 @@ def build_tiny_model(recipe: TinyStudentRecipe) -> tuple[LlamaForCausalLM, PreTr
 # -- pretraining ---------------------------------------------------------------------------------
 
 
-def skill_probabilities(recipe: TinyStudentRecipe, task: Task) -> list[float]:
+def skill_probabilities(recipe: PretrainingRecipe, task: Task) -> list[float]:
     """Corpus share of each of ``task.skills``, from ``recipe.skill_weights`` (default 1.0)."""
     unknown = sorted(set(recipe.skill_weights) - set(task.skills))
     if unknown:

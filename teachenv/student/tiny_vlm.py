@@ -29,10 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from teachenv.core.config import TinyVLMRecipe
 from teachenv.core.errors import ConfigError
-from teachenv.core.hashing import content_hash
-from teachenv.core.paths import teachenv_home
 from teachenv.student.tiny_model import (
-    build_atomically, progress_steps, skill_probabilities, write_build_record, ADAM_BETAS, MAX_GRAD_NORM,
+    build_atomically, cached_student_path, progress_steps, skill_probabilities, write_build_record, ADAM_BETAS, MAX_GRAD_NORM,
     WEIGHT_DECAY,
 )
 from teachenv.student.word_tokenizer import IMAGE, build_word_tokenizer
@@ -53,9 +51,8 @@ log = logging.getLogger(__name__)
 
 
 def tiny_vlm_path(recipe: TinyVLMRecipe, task: GeneratedTask) -> Path:
-    key = content_hash({"recipe": recipe.model_dump(mode="json"), "task": task.generator_identity(),
-                        "build": BUILD_VERSION})
-    return teachenv_home() / "students" / f"tiny-vlm-{key}"
+    """Where the pretrained tiny vision student for ``recipe`` and ``task`` is (or will be) cached."""
+    return cached_student_path("tiny-vlm", recipe, task, BUILD_VERSION)
 
 
 def load_or_build_tiny_vlm(recipe: TinyVLMRecipe, task: Task, *,
@@ -173,7 +170,7 @@ def pretrain_vlm(model: Any, processor: Any, recipe: TinyVLMRecipe, task: Genera
     from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
 
     start = time.perf_counter()
-    probabilities = skill_probabilities(recipe, task)  # type: ignore[arg-type]
+    probabilities = skill_probabilities(recipe, task)
     collate = DataCollatorForVisionLanguageModeling(processor=processor, completion_only_loss=True)
     rng = np.random.default_rng(recipe.seed)
     with torch.random.fork_rng(devices=[]):
