@@ -21,7 +21,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from teachenv.agents.llm_json import JsonReply, ask_json
+from teachenv.engines.json_reply import JsonReply, ask_json
 from teachenv.core.errors import ConfigError
 from teachenv.core.hashing import content_hash
 from teachenv.core.ledger import CostLedger

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.agents.base import Policy
-from teachenv.agents.llm_json import ask_json
+from teachenv.engines.json_reply import ask_json
 from teachenv.core.errors import ConfigError
 from teachenv.core.records import DataGenerationAction, SkillRequest
 from teachenv.engines.base import GenerationRequest

@@ -12,7 +12,7 @@ import pytest
 
 import teachenv  # noqa: F401  (registers the environments)
 from teachenv.agents.llm_engine import LLMDataEngine, LLMEngineConfig
-from teachenv.agents.llm_json import ask_json
+from teachenv.engines.json_reply import ask_json
 from teachenv.agents.llm_policy import Allocation, LLMPolicy, LLMPolicyConfig
 from teachenv.core.config import load_config
 from teachenv.core.errors import ConfigError

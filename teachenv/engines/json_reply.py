@@ -1,5 +1,6 @@
 """Ask a teacher model for JSON, validate it with pydantic, and repair a bad reply a bounded number
-of times. Shared by the LLM policy and the LLM data engines.
+of times. Shared by the LLM policy, the LLM data engines and
+LLM skill discovery.
 
 A reply is read leniently (a ```json fence or prose around one JSON object is tolerated), then
 validated by the caller's pydantic model (plus an optional ``check`` for what a schema cannot say,
