@@ -53,7 +53,7 @@ class CostSnapshot(BaseModel):
 
 
 # Roles whose tokens count against the teacher-token budget (the student's evaluation does not).
-TEACHER_ROLES = frozenset({"teacher", "policy", "data-engine", "verifier"})
+TEACHER_ROLES = frozenset({"teacher", "policy", "data-engine", "verifier", "subskills", "skill-discovery"})
 
 
 class CostLedger:

@@ -101,6 +101,10 @@ class ScriptedTeacher:
             payload = self._examples(prompt, self._rng(request_seed, prompt))
         elif kind == "answer":
             payload = self._answer(prompt)
+        elif kind in ("skill_labels", "skill_categories"):  # LLM skill discovery (see discovery_replies)
+            from teachenv.scripted.discovery_replies import REPLIES
+
+            payload = REPLIES[kind](prompt)
         else:
             return TEXT_REPLY
         text = json.dumps(payload)

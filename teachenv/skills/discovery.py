@@ -1,0 +1,80 @@
+"""``SkillDiscoveryConfig`` and ``discover_skills``: pick the source of a task's skill names.
+
+``metadata`` keeps each example's own ``skill``; ``file`` reads a shipped mapping (for offline use:
+no model needed); ``llm`` asks a teacher model (``llm_discovery``, cached on disk). This module only
+validates the choice and dispatches; it knows neither how a teacher is asked nor a file's format
+(see ``llm_discovery`` and ``mapping``), and it does not decide which split is mapped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from teachenv.core.errors import ConfigError
+from teachenv.core.ledger import CostLedger
+from teachenv.core.records import TaskExample
+from teachenv.engines.base import TextBackend
+from teachenv.skills.llm_discovery import discover_with_llm
+from teachenv.skills.mapping import OTHER, SkillMapping, load_mapping
+
+#: Ids named in an error about missing or repeated ids.
+SHOWN_IDS = 5
+
+
+class SkillDiscoveryConfig(BaseModel):
+    """Where the skill of each evaluation question comes from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    source: Literal["metadata", "file", "llm"] = Field(
+        "metadata", description="metadata: the task's own labels; file: `mapping_file`; llm: a teacher model "
+        "labels and clusters the questions (cached under TEACHENV_HOME/skills)."
+    )
+    categories: int = Field(8, ge=1, description="llm: at most this many skill categories (plus 'other').")
+    mapping_file: str | None = Field(None, description="file: the JSON mapping (example id → category).")
+    batch_size: int = Field(20, ge=1, description="llm: questions labelled per teacher request.")
+    missing: Literal["error", "other"] = Field(
+        "error", description="file: a question the file does not map is an error, or goes to 'other'."
+    )
+    max_repairs: int = Field(1, ge=0, description="llm: times a bad teacher reply is sent back with the error.")
+
+
+def discover_skills(examples: Sequence[TaskExample], config: SkillDiscoveryConfig | None = None, *,
+                    backend: TextBackend | None = None, ledger: CostLedger | None = None) -> SkillMapping:
+    """The skill of every example in ``examples`` (ids must be distinct), from ``config.source``."""
+    config = config or SkillDiscoveryConfig()
+    repeated = [i for i, n in Counter(e.id for e in examples).items() if n > 1]
+    if repeated:
+        raise ConfigError(f"skill discovery needs distinct example ids; {len(repeated)} ids repeat, e.g. "
+                          f"{repeated[:SHOWN_IDS]}. Give every example of the task a unique id.")
+    if config.source == "metadata":
+        assignments = {e.id: e.skill for e in examples}
+        return SkillMapping(source="metadata", categories=tuple(sorted(set(assignments.values()))),
+                            assignments=assignments)
+    if config.source == "file":
+        return _from_file(examples, config)
+    if backend is None:
+        raise ConfigError("skills.source='llm' needs a teacher model: pass the agent's teacher backend "
+                          "(agent.teacher), or use skills.source='file' with a shipped mapping_file.")
+    return discover_with_llm(examples, backend, categories=config.categories, batch_size=config.batch_size,
+                             max_repairs=config.max_repairs, ledger=ledger)
+
+
+def _from_file(examples: Sequence[TaskExample], config: SkillDiscoveryConfig) -> SkillMapping:
+    """The file's mapping restricted to ``examples`` (its full category list is kept)."""
+    if config.mapping_file is None:
+        raise ConfigError("skills.source='file' needs skills.mapping_file: the path of a JSON skill mapping.")
+    shipped = load_mapping(config.mapping_file)
+    missing = shipped.missing_ids(examples)
+    if missing and config.missing == "error":
+        raise ConfigError(f"skill mapping file {config.mapping_file!r} does not map {len(missing)} of the "
+                          f"{len(examples)} questions, e.g. {missing[:SHOWN_IDS]}; regenerate the file for this "
+                          "task, or set skills.missing='other' to put them in 'other'.")
+    assignments = {e.id: shipped.assignments.get(e.id, OTHER) for e in examples}
+    categories = shipped.categories + ((OTHER,) if missing and OTHER not in shipped.categories else ())
+    labels = {i: shipped.labels[i] for i in assignments if i in shipped.labels}
+    return SkillMapping(source="file", categories=categories, assignments=assignments, labels=labels,
+                        key=shipped.key)
