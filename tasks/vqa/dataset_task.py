@@ -1,15 +1,21 @@
 """``VQADatasetTask``: a real visual-question-answering dataset (VQAv2, GQA, a local JSONL …) as a task.
 
 It owns where the rows come from (a Hub dataset id or a local directory / data file, read with 🤗
-``datasets``), which rows are validation, test and training items, the skills (the values of a
-metadata column such as ``question_type``), the answer check (VQA accuracy or exact match, see
-``vqa_scoring``) and the verification of training examples against the dataset's own labels.
+``datasets``), which rows are validation, test and training items, the skills, the answer check
+(VQA accuracy or exact match, see ``vqa_scoring``) and the verification of training examples
+against the dataset's own labels. The skills are the values of a metadata column such as
+``question_type`` (``skill_column``), or are discovered by ``teachenv.skills`` (``skills``: a
+shipped mapping file, or a teacher model that labels and clusters the question text) over the
+validation and test questions together with a bounded, fixed sample of training rows, so that
+training rows of every discovered skill can be handed out.
 
 It is a *data selection* world: ``generate`` hands out real labelled rows of a skill from the
 training split (never a validation row; validation is held out of that split, test is another
 split), it cannot make new ones, and ``verify`` accepts only training rows stated with an answer
-a human gave. It knows nothing of models, engines or training. ``datasets`` and PIL are imported
-when the data is first used, so that importing teachenv stays fast; the rows are loaded once per
+a human gave. It knows nothing of models, engines or training: for ``skills.source: llm`` it only
+builds the ``skills_teacher`` backend from the registry, hands it to ``teachenv.skills`` (which
+asks and caches) and closes it. ``datasets``, PIL and the teacher's client are imported when first
+used, so that importing teachenv stays fast; the rows are loaded (and skills discovered) once per
 task instance.
 """
 
@@ -18,24 +24,31 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from teachenv.core.config import BackendSpec
 from teachenv.core.errors import ConfigError
 from teachenv.core.records import TaskExample, TrainingExample, Verdict
+from teachenv.skills.discovery import SkillDiscoveryConfig
 from teachenv.tasks.base import EvalSplit, GeneratedTask
 from teachenv.tasks.vqa.vqa_scoring import exact_match, first_answer, majority_answer, normalize_answer, vqa_accuracy
+
+if TYPE_CHECKING:
+    from teachenv.engines.base import TextBackend
 
 #: Local data files by extension → the ``datasets`` builder that reads them.
 DATA_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 OTHER = "other"
 ALL = "all"
 _BATCH = 4096
+#: Fine teacher labels quoted when describing an llm-discovered skill.
+_SHOWN_LABELS = 3
 
 
 class VQADatasetConfig(BaseModel):
@@ -55,9 +68,21 @@ class VQADatasetConfig(BaseModel):
         "(default: the data file's folder)."))
     image_root: str | None = Field(None, description="Folder that relative image paths are read from.")
     skill_column: str | None = Field(None, description=(
-        "Column whose values are the skills (e.g. 'question_type'; GQA's structural type); None: one skill 'all'."))
+        "Column whose values are the skills (e.g. 'question_type'; GQA's structural type); None: one skill 'all' "
+        "(unless `skills` discovers them)."))
     max_skills: int = Field(8, ge=1, description=(
         "The most frequent skill values of the train split become skills; rarer (and missing) ones are 'other'."))
+    skills: SkillDiscoveryConfig | None = Field(None, description=(
+        "Where the skills come from: None or source 'metadata': skill_column, as above; 'file': a mapping file "
+        "(example id → skill) that covers the validation and test ids and the skills_train_rows training ids "
+        "('vqa/<split>/<row>'); 'llm': skills_teacher labels and clusters those questions' text (cached under "
+        "TEACHENV_HOME/skills; images are not sent). Validation is then drawn without regard to skill."))
+    skills_teacher: BackendSpec | None = Field(None, description=(
+        "skills.source 'llm': the text backend that labels the questions (as agent.teacher: a registered name "
+        "and its options, e.g. {name: openai, model: ..., base_url: ...}); built once, closed after discovery."))
+    skills_train_rows: int = Field(2000, ge=1, description=(
+        "skills.source 'file' / 'llm': training rows (a seeded sample of the labelled ones not in validation) "
+        "whose skill is looked up, and so the rows generate can hand out; bounds the teacher's work."))
     scoring: Literal["exact", "vqa"] = Field("vqa", description=(
         "'vqa': VQA accuracy min(#humans who gave the answer / 3, 1), for ~10 answers per question (VQAv2); "
         "'exact': right if it equals any human answer, for one-answer datasets (GQA). Both normalise answers."))
@@ -76,6 +101,31 @@ class VQADatasetConfig(BaseModel):
                 f"train_split and eval_split are both {self.train_split!r}: test items must come from another split "
                 f"than training data (validation is already held out of train_split): set eval_split to another "
                 f"split of the source (e.g. 'validation').")
+        return self
+
+    @model_validator(mode="after")
+    def _one_skill_source(self) -> VQADatasetConfig:
+        source = self.skills.source if self.skills is not None else None
+        discovered = source in ("file", "llm")
+        # Defaults are not errors: a resolved config (every field written out) must validate again.
+        changed = {name for name, info in type(self).model_fields.items() if getattr(self, name) != info.default}
+        if discovered and self.skill_column is not None:
+            raise ValueError(
+                f"skills.source={source!r} and skill_column={self.skill_column!r} both name the skills: set "
+                f"skill_column to null to use the discovered skills, or skills.source='metadata' to keep the column's.")
+        if discovered and "max_skills" in changed:
+            raise ValueError(f"max_skills caps the skill_column's values, not skills.source={source!r}: remove "
+                             f"max_skills (for 'llm', skills.categories caps the categories).")
+        if source == "llm" and self.skills_teacher is None:
+            raise ValueError("skills.source='llm' needs skills_teacher, the backend that labels the questions "
+                             "(e.g. {name: openai, model: <model>, base_url: <server>/v1}); or use "
+                             "skills.source='file' with a shipped skills.mapping_file.")
+        if source != "llm" and self.skills_teacher is not None:
+            raise ValueError(f"skills_teacher is used only with skills.source='llm' (skills.source is {source!r}): "
+                             f"remove skills_teacher, or set skills.source='llm'.")
+        if not discovered and "skills_train_rows" in changed:
+            raise ValueError(f"skills_train_rows is used only with skills.source 'file' or 'llm' (skills.source is "
+                             f"{source!r}): remove it.")
         return self
 
 
@@ -106,14 +156,15 @@ class _Source:
 class _Skills:
     names: tuple[str, ...]
     top: tuple[str, ...]  # the skill column's values that are skills (empty without a skill column)
-    of_row: dict[str, list[str]]  # role → each row's skill
+    of_row: dict[str, list[str]]  # role → each row's skill ("" for a row whose skill was not discovered)
+    labels: dict[str, tuple[str, ...]] = field(default_factory=dict)  # discovered skill → a few teacher labels
 
 
 @dataclass(frozen=True)
 class _Selection:
     val: frozenset[int]  # train-split rows
     test: tuple[int, ...]  # eval-split rows
-    pool: dict[str, np.ndarray]  # skill → train-split rows to train on (labelled, not validation)
+    trainable: tuple[int, ...]  # train-split rows that can be trained on (labelled, not validation)
 
 
 class VQADatasetTask(GeneratedTask):
@@ -127,6 +178,12 @@ class VQADatasetTask(GeneratedTask):
     def __init__(self, config: VQADatasetConfig) -> None:
         self.config = config
         self._row_of_key: dict[str, int] = {}  # content key → train row, for every train row made so far
+
+    def generator_identity(self) -> dict:
+        identity = super().generator_identity()
+        if self._discovers:  # the test questions are discovered together with the training rows' skills
+            identity["config"]["test_size"] = self.config.test_size
+        return identity
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -230,8 +287,16 @@ class VQADatasetTask(GeneratedTask):
 
     # -- skills and splits ------------------------------------------------------------------------
 
+    @property
+    def _discovers(self) -> bool:
+        """Whether skills come from ``teachenv.skills`` (a mapping file or a teacher), not a column."""
+        return self.config.skills is not None and self.config.skills.source != "metadata"
+
     @cached_property
     def _skills(self) -> _Skills:
+        return self._discovered_skills() if self._discovers else self._column_skills()
+
+    def _column_skills(self) -> _Skills:
         """Skills from the skill column alone (no image is read)."""
         column = self.config.skill_column
         if column is None:
@@ -248,6 +313,51 @@ class VQADatasetTask(GeneratedTask):
         of_row = {role: [v if v in kept else OTHER for v in values] for role, values in raw.items()}
         used_other = OTHER not in kept and any(OTHER in values for values in of_row.values())
         return _Skills(names=top + ((OTHER,) if used_other else ()), top=top, of_row=of_row)
+
+    def _discovered_skills(self) -> _Skills:
+        """Skills of the validation and test questions and of a fixed sample of ``skills_train_rows`` training
+        rows, from ``teachenv.skills`` in one discovery (so all share its categories); no image is read."""
+        from teachenv.skills import discover_skills
+
+        config, selection = self.config, self._selection
+        trainable = selection.trainable
+        if len(trainable) > config.skills_train_rows:
+            trainable = sorted(np.random.default_rng([config.seed, 2]).choice(
+                trainable, config.skills_train_rows, replace=False).tolist())
+        rows = [("train", r) for r in sorted(selection.val)] + [("eval", r) for r in selection.test]
+        rows += [("train", r) for r in trainable]
+        questions = {role: self._questions(role, [r for o, r in rows if o == role]) for role in self._split_names}
+        examples = [TaskExample(id=self._id(role, row), skill=ALL, prompt=questions[role][row], answer="")
+                    for role, row in rows]
+        backend = self._skills_backend() if config.skills.source == "llm" else None
+        try:
+            mapping = discover_skills(examples, config.skills, backend=backend)
+        finally:
+            if backend is not None:
+                backend.close()
+        of_row = {role: [""] * len(dataset) for role, dataset in self._source.splits.items()}
+        fine: dict[str, Counter[str]] = defaultdict(Counter)
+        for (role, row), example in zip(rows, examples, strict=True):
+            of_row[role][row] = skill = mapping.skill_of(example.id)
+            if example.id in mapping.labels:
+                fine[skill][mapping.labels[example.id]] += 1
+        labels = {skill: tuple(label for label, _ in counts.most_common(_SHOWN_LABELS))
+                  for skill, counts in fine.items()}
+        return _Skills(names=mapping.categories, top=(), of_row=of_row, labels=labels)
+
+    def _questions(self, role: str, rows: list[int]) -> dict[int, str]:
+        column = self.config.question_column
+        texts = self._source.splits[role].select_columns([column]).select(rows)[column] if rows else []
+        return {row: str(text).strip() for row, text in zip(rows, texts, strict=True)}
+
+    def _skills_backend(self) -> TextBackend:
+        """The ``skills_teacher`` backend, built as ``agent.teacher`` is (``teachenv.envs.build``)."""
+        from teachenv.core import registry
+        from teachenv.core.config import component_options
+
+        spec = self.config.skills_teacher
+        backend_cls: type[TextBackend] = registry.backends.get(spec.name)
+        return backend_cls.from_config(component_options(spec, backend_cls, path="task.skills_teacher"), self)
 
     @property
     def skills(self) -> tuple[str, ...]:
@@ -267,10 +377,13 @@ class VQADatasetTask(GeneratedTask):
             raise ConfigError(f"task.scoring='vqa' gives at most 1/3 credit to a question fewer than 3 humans "
                               f"answered, and split {config.eval_split!r} has at most {max(answer_counts['eval'])} "
                               f"answer(s) per question: set task.scoring='exact'.")
+        labelled_train = [row for row, n in enumerate(answer_counts["train"]) if n]
         rows_by_skill: dict[str, list[int]] = defaultdict(list)
-        for row, (skill, n) in enumerate(zip(self._skills.of_row["train"], answer_counts["train"])):
-            if n:
-                rows_by_skill[skill].append(row)
+        if self._discovers:  # the skills are discovered from these very rows: validation cannot be spread over them
+            rows_by_skill[ALL] = labelled_train
+        else:
+            for row in labelled_train:
+                rows_by_skill[self._skills.of_row["train"][row]].append(row)
         val = _even_sample(rows_by_skill, config.val_size, np.random.default_rng([config.seed, 0]))
         if len(val) < config.val_size:
             raise ConfigError(
@@ -286,9 +399,19 @@ class VQADatasetTask(GeneratedTask):
             test = sorted(np.random.default_rng([config.seed, 1]).choice(labelled_eval, config.test_size,
                                                                          replace=False).tolist())
         held = set(val)
-        pool = {skill: np.array([r for r in rows if r not in held], dtype=np.int64)
-                for skill, rows in rows_by_skill.items()}
-        return _Selection(val=frozenset(val), test=tuple(test), pool=pool)
+        return _Selection(val=frozenset(val), test=tuple(test),
+                          trainable=tuple(row for row in labelled_train if row not in held))
+
+    @cached_property
+    def _pool(self) -> dict[str, np.ndarray]:
+        """Skill → the train-split rows ``generate`` hands out (labelled, not validation; for discovered
+        skills, only the sampled rows whose skill was looked up)."""
+        rows_by_skill: dict[str, list[int]] = defaultdict(list)
+        of_row = self._skills.of_row["train"]
+        for row in self._selection.trainable:
+            if of_row[row]:
+                rows_by_skill[of_row[row]].append(row)
+        return {skill: np.array(rows, dtype=np.int64) for skill, rows in rows_by_skill.items()}
 
     @cached_property
     def _eval_examples(self) -> dict[str, list[TaskExample]]:
@@ -305,7 +428,7 @@ class VQADatasetTask(GeneratedTask):
         record = self._source.splits[role][row]
         answers = human_answers(record[config.answer_column])
         example = TaskExample(
-            id=f"vqa/{self._split_names[role]}/{row}",
+            id=self._id(role, row),
             skill=self._skills.of_row[role][row],
             prompt=str(record[config.question_column]).strip(),
             answer=majority_answer(answers),
@@ -315,6 +438,10 @@ class VQADatasetTask(GeneratedTask):
         if role == "train":
             self._row_of_key[example.content_key] = row
         return example
+
+    def _id(self, role: str, row: int) -> str:
+        """The example id of a row (what a skill mapping file names): ``vqa/<split>/<row>``."""
+        return f"vqa/{self._split_names[role]}/{row}"
 
     def _png(self, value: Any) -> bytes:
         """Any stored image (PIL image, ``{"bytes", "path"}`` record, bytes, path) as RGB PNG bytes."""
@@ -357,7 +484,7 @@ class VQADatasetTask(GeneratedTask):
                  params: dict | None = None) -> list[TrainingExample]:
         """``count`` labelled training rows of ``skill`` (never validation rows); repeats only when the
         skill has fewer rows than ``count``. ``params`` are ignored: rows have no generator parameters."""
-        pool = self._selection.pool.get(skill)
+        pool = self._pool.get(skill)
         if pool is None or len(pool) == 0 or count <= 0:
             return []
         if count <= len(pool):
@@ -375,6 +502,13 @@ class VQADatasetTask(GeneratedTask):
 
     def describe_skill(self, skill: str) -> str:
         column = self.config.skill_column
+        if self._discovers:
+            labels = self._skills.labels.get(skill)
+            if skill == OTHER and self.config.skills.source == "llm":
+                return "questions about an image that skill discovery placed in no category"
+            if labels:
+                return f"questions about an image of the kind {skill!r}, e.g. {', '.join(map(repr, labels))}"
+            return f"questions about an image of the kind {skill!r} (skill mapping {self.config.skills.mapping_file})"
         if column is None:
             return f"questions about an image, from {self.config.source}"
         if skill == OTHER and OTHER not in self._skills.top:
@@ -437,6 +571,10 @@ class VQADatasetTask(GeneratedTask):
                 f"its labels, so only the dataset's own training items can be checked"))
         if row in self._selection.val:
             return Verdict(accepted=False, reason="overlaps-eval", detail="a validation item")
+        if not self._skills.of_row["train"][row]:
+            return Verdict(accepted=False, reason="skill-mismatch", detail=(
+                "the item's skill is unknown: it is not among the task.skills_train_rows rows whose skill was "
+                "discovered (generate hands out only those)"))
         if self._skills.of_row["train"][row] != example.skill:
             return Verdict(accepted=False, reason="skill-mismatch",
                            detail=f"the item's skill is {self._skills.of_row['train'][row]!r}")

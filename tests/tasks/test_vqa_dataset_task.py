@@ -254,3 +254,123 @@ def test_verify_rejects_wrong_answers_unknown_items_val_items_and_unknown_skills
     assert task.verify(_candidate(task.load("val")[0])).reason == "overlaps-eval"
     assert task.verify(_candidate(drawn, skill="colour")).reason == "unknown-skill"
     assert task.verify(_candidate(drawn, skill="how many")).reason == "skill-mismatch"
+
+
+# -- discovered skills ----------------------------------------------------------------------------
+
+#: The skill a test mapping file gives each question type.
+FILE_SKILLS = {"what color": "colour", "is the": "yes-no", "how many": "counting"}
+
+
+def _kind(question: str) -> str:
+    """The question type of a fixture question, from its first word."""
+    return {"what": "what color", "is": "is the", "how": "how many"}[question.split()[0].lower()]
+
+
+def _mapping_file(path: Path, drop: str | None = None) -> Path:
+    """Every row of the fixture mapped to its question type's skill (``drop``: one id left out)."""
+    ids = {}
+    for split, sizes in (("train", TRAIN_ROWS), ("validation", EVAL_ROWS)):
+        kinds = [kind for kind, n in sizes.items() for _ in range(n)]  # the fixture's row order
+        ids |= {f"vqa/{split}/{row}": FILE_SKILLS[kind] for row, kind in enumerate(kinds)}
+    ids.pop(drop, None)
+    path.write_text(json.dumps({"categories": sorted(FILE_SKILLS.values()), "assignments": ids}))
+    return path
+
+
+def test_a_mapping_file_gives_the_skills_of_val_test_and_training_rows(data_dir, tmp_path):
+    mapped = _task(data_dir, skill_column=None,
+                   skills={"source": "file", "mapping_file": str(_mapping_file(tmp_path / "map.json"))})
+    assert mapped.skills == ("colour", "counting", "yes-no")
+    for split in ("val", "test"):
+        assert all(e.skill == FILE_SKILLS[_kind(e.prompt)] for e in mapped.load(split))
+    # Validation is the one a task without skills holds out (it cannot be spread over skills not yet known).
+    assert [e.id for e in mapped.load("val")] == [e.id for e in _task(data_dir, skill_column=None).load("val")]
+    counting = mapped.generate("counting", 40, np.random.default_rng(0))
+    val_counting = sum(e.skill == "counting" for e in mapped.load("val"))
+    assert len({t.example.content_key for t in counting}) == TRAIN_ROWS["how many"] - val_counting
+    assert all(t.example.prompt.startswith("How many") and t.example.skill == "counting" for t in counting)
+    assert all(mapped.verify(t).accepted for t in counting[:3])
+    assert "counting" in mapped.describe_skill("counting")
+
+
+def test_a_mapping_file_missing_an_id_is_an_error_naming_it_or_goes_to_other(data_dir, tmp_path):
+    mapping = str(_mapping_file(tmp_path / "map.json", drop="vqa/validation/4"))
+    with pytest.raises(ConfigError, match=r"vqa/validation/4.*skills.missing='other'"):
+        _task(data_dir, skill_column=None, skills={"source": "file", "mapping_file": mapping}).skills
+    lenient = _task(data_dir, skill_column=None, skills={"source": "file", "mapping_file": mapping, "missing": "other"})
+    assert lenient.skills == ("colour", "counting", "yes-no", "other")
+    assert [e.skill for e in lenient.load("test") if e.id == "vqa/validation/4"] == ["other"]
+
+
+def test_training_rows_looked_up_are_bounded_and_others_are_not_handed_out(data_dir, task, tmp_path):
+    mapped = _task(data_dir, skill_column=None, skills_train_rows=5,
+                   skills={"source": "file", "mapping_file": str(_mapping_file(tmp_path / "map.json"))})
+    drawn = {t.example.content_key for s in mapped.skills for t in mapped.generate(s, 40, np.random.default_rng(0))}
+    assert len(drawn) == 5
+    other = next(t.example for t in task.generate("what color", 14, np.random.default_rng(0))
+                 if t.example.content_key not in drawn)
+    verdict = mapped.verify(_candidate(other, skill="colour"))
+    assert verdict.reason == "skill-mismatch" and "skills_train_rows" in verdict.detail
+
+
+@pytest.fixture
+def scripted_teacher(tmp_path, monkeypatch):
+    from teachenv.scripted.brain import ScriptedTeacher
+    from teachenv.scripted.server import ScriptedTeacherServer
+    from teachenv.tasks.arith.task import ArithTask
+
+    monkeypatch.setenv("TEACHENV_HOME", str(tmp_path / "home"))
+    server = ScriptedTeacherServer(ScriptedTeacher(ArithTask(), malformed_rate=0, wrong_rate=0)).start()
+    yield server
+    server.stop()
+
+
+def test_an_llm_teacher_clusters_the_questions_once_and_the_cache_answers_the_next_build(data_dir, scripted_teacher):
+    options = {"skill_column": None, "skills": {"source": "llm", "categories": 2},
+               "skills_teacher": {"name": "openai", "model": "scripted-teacher", "base_url": scripted_teacher.url,
+                                  "max_retries": 0, "timeout_seconds": 10}}
+    discovered = _task(data_dir, **options)
+    assert 1 < len(discovered.skills) <= 2 and "other" not in discovered.skills
+    asked = scripted_teacher.calls
+    assert asked == scripted_teacher.calls_by_kind["skill_labels"] + 1  # labelling batches, one clustering
+    examples = discovered.load("val") + discovered.load("test")
+    assert all(e.skill in discovered.skills for e in examples)
+    same_kind = {}
+    for e in examples:  # the scripted teacher labels by the question's words: same question, same skill
+        assert same_kind.setdefault(e.prompt, e.skill) == e.skill
+    for skill in discovered.skills:
+        drawn = discovered.generate(skill, 5, np.random.default_rng(0))
+        assert drawn and all(t.example.skill == skill and discovered.verify(t).accepted for t in drawn)
+    assert "e.g." in discovered.describe_skill(discovered.skills[0])
+    again = _task(data_dir, **options)
+    assert again.skills == discovered.skills
+    assert [e.skill for e in again.load("test")] == [e.skill for e in discovered.load("test")]
+    assert scripted_teacher.calls == asked
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"skills": {"source": "llm"}}, r"skills.source='llm' needs skills_teacher"),
+    ({"skills": {"source": "file", "mapping_file": "m.json"}, "skill_column": "question_type"},
+     r"skill_column='question_type'.*set skill_column to null"),
+    ({"skills": {"source": "file", "mapping_file": "m.json"}, "max_skills": 3}, r"remove max_skills"),
+    ({"skills_teacher": {"name": "openai", "model": "m"}}, r"skills_teacher is used only with skills.source='llm'"),
+    ({"skills_train_rows": 10}, r"skills_train_rows is used only"),
+])
+def test_inconsistent_skill_options_are_config_errors_naming_the_fix(options, message):
+    from teachenv.core.config import TaskSpec, component_options
+
+    with pytest.raises(ConfigError, match=message):
+        component_options(TaskSpec(name="vqa", source="x", **options), VQADatasetTask, path="task")
+
+
+def test_metadata_skills_are_the_skill_column_as_without_skills(data_dir, task):
+    same = _task(data_dir, skills={"source": "metadata"})
+    assert same.skills == task.skills
+    assert [(e.id, e.skill) for e in same.load("val")] == [(e.id, e.skill) for e in task.load("val")]
+
+
+def test_a_discovery_config_reads_back_from_its_resolved_form():
+    config = VQADatasetConfig(source="x", skills={"source": "llm", "categories": 4}, skills_train_rows=50,
+                              skills_teacher={"name": "openai", "model": "m", "base_url": "http://h/v1"})
+    assert VQADatasetConfig.model_validate(config.model_dump(mode="json")) == config
