@@ -117,6 +117,17 @@ class GeneratedTask(Task):
     def seed_examples(self, skill: str, count: int, rng: np.random.Generator) -> list[TaskExample]:
         return [t.example for t in self.generate(skill, count, rng)]
 
+    def subskill_keys(self, skill: str) -> tuple[str, ...]:
+        """Parameters of ``generate`` that split ``skill`` into subskills (for the skill tree); () = none."""
+        return ()
+
+    def subskill_params(self, skill: str) -> list[dict]:
+        """``skill``'s subskills as parameter settings ``generate`` accepts, in a fixed order. Default: what
+        the world's generator makes (``teachenv.skills.generator``)."""
+        from teachenv.skills.generator import generator_subskills
+
+        return generator_subskills(self, skill)
+
     @abstractmethod
     def solve(self, question: str) -> str | None:
         """The world's own answer to ``question`` written in its format (None if it cannot read it):

@@ -9,8 +9,15 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.core.records import TaskExample, TrainingExample, Verdict
-from teachenv.tasks.arith.world import SKILLS, Problem, belongs_to, parse_prompt, sample_problem, skill_of
+from teachenv.core.errors import InvalidActionError
+from teachenv.tasks.arith.world import (
+    SKILLS, SUBSKILL_KEYS, Problem, belongs_to, parse_prompt, sample_problem, skill_of,
+)
 from teachenv.tasks.base import EvalSplit, GeneratedTask, draw_held_out
+
+
+#: Operand pairs drawn per wanted example before a parameter setting counts as (nearly) impossible.
+MAX_DRAWS_PER_EXAMPLE = 2000
 
 
 class ArithConfig(BaseModel):
@@ -65,15 +72,26 @@ class ArithTask(GeneratedTask):
 
     def generate(self, skill: str, count: int, rng: np.random.Generator,
                  params: dict | None = None) -> list[TrainingExample]:
+        """``count`` training problems of ``skill`` whose parameters include ``params`` (e.g. ``{"carries": 2}``);
+        fewer if such problems are rare or do not exist."""
         if skill not in SKILLS:
             return []
+        unknown = sorted(set(params or {}) - set(self.subskill_keys(skill)) - {"digits"})
+        if unknown:
+            raise InvalidActionError(f"arith skill {skill!r} takes the parameters {['digits', *SUBSKILL_KEYS[skill]]}, "
+                                     f"not {unknown}")
         made: list[TrainingExample] = []
         while len(made) < count:
-            problem = sample_problem(skill, self.config.digits, rng)
+            problem = sample_problem(skill, self.config.digits, rng, params, max_draws=MAX_DRAWS_PER_EXAMPLE)
+            if problem is None:
+                break  # no (or almost no) problem has these parameters
             if problem.split(self.config.holdout) == "train":
                 example = self._example(problem)
                 made.append(TrainingExample(example=example, completion=example.answer, origin="procedural"))
         return made
+
+    def subskill_keys(self, skill: str) -> tuple[str, ...]:
+        return SUBSKILL_KEYS.get(skill, ())
 
     def describe_skill(self, skill: str) -> str:
         digits = self.config.digits

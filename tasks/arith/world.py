@@ -1,7 +1,7 @@
 """Problems of the arithmetic world: skills, their parameters, and the held-out split.
 
-A problem is a skill and two operands. Each skill has parameters (digits, carries, borrows) so
-finer subskills can be formed later. Whether an operand pair belongs to the validation or test
+A problem is a skill and two operands. Each skill has parameters (digits, and per skill one finer
+axis: zeros / carries / borrows / multiplier / same_lead) from which subskills are formed. Whether an operand pair belongs to the validation or test
 split is decided by a hash of (skill, a, b) — never by a linear rule on the digits, which would
 hold out, say, every sum ending in one digit.
 """
@@ -16,6 +16,10 @@ import numpy as np
 from teachenv.core.hashing import stable_fraction
 
 SKILLS: tuple[str, ...] = ("add", "add-carry", "sub", "mul", "max")
+#: The parameter that splits each skill into subskills.
+SUBSKILL_KEYS: dict[str, tuple[str, ...]] = {
+    "add": ("zeros",), "add-carry": ("carries",), "sub": ("borrows",), "mul": ("multiplier",), "max": ("same_lead",),
+}
 SKILL_DESCRIPTIONS = {
     "add": "addition of two n-digit numbers with no carry",
     "add-carry": "addition of two n-digit numbers with at least one carry",
@@ -78,12 +82,18 @@ class Problem:
 
     @property
     def params(self) -> dict[str, int]:
-        """Subskill parameters: operand digits, and carries / borrows where they apply."""
+        """Subskill parameters: operand digits, and the skill's own axis (``SUBSKILL_KEYS``)."""
         params = {"digits": len(str(self.a))}
         if self.skill in ("add", "add-carry"):
             params["carries"] = _carries(self.a, self.b)
+        if self.skill == "add":
+            params["zeros"] = f"{self.a}{self.b}".count("0")
         elif self.skill == "sub":
             params["borrows"] = _borrows(self.a, self.b)
+        elif self.skill == "mul":
+            params["multiplier"] = self.b
+        elif self.skill == "max":
+            params["same_lead"] = int(str(self.a)[0] == str(self.b)[0])
         return params
 
     def split(self, holdout: float) -> str:
@@ -110,14 +120,22 @@ def belongs_to(skill: str, a: int, b: int, digits: int) -> bool:
     return skill == "max"
 
 
-def sample_problem(skill: str, digits: int, rng: np.random.Generator) -> Problem:
-    """A uniformly random problem of ``skill`` (rejection sampling over operand pairs)."""
+def sample_problem(skill: str, digits: int, rng: np.random.Generator, params: dict | None = None,
+                   max_draws: int | None = None) -> Problem | None:
+    """A uniformly random problem of ``skill`` whose ``params`` include the given ones (rejection sampling
+    over operand pairs); None if ``max_draws`` draws found none (parameters no problem has)."""
     low, high = 10 ** (digits - 1) if digits > 1 else 0, 10**digits
-    while True:
+    wanted = dict(params or {})
+    draws = 0
+    while max_draws is None or draws < max_draws:
+        draws += 1
         a = int(rng.integers(low, high))
         b = int(rng.integers(2, 10)) if skill == "mul" else int(rng.integers(low, high))
         if belongs_to(skill, a, b, digits):
-            return Problem(skill, a, b)
+            problem = Problem(skill, a, b)
+            if not wanted or all(problem.params.get(k) == v for k, v in wanted.items()):
+                return problem
+    return None
 
 
 def parse_prompt(prompt: str) -> tuple[str, int, int] | None:

@@ -145,6 +145,14 @@ class ShapesTask(GeneratedTask):
                 made.append(TrainingExample(example=example, completion=reply, origin="procedural"))
         return made
 
+    def subskill_keys(self, skill: str) -> tuple[str, ...]:
+        return ("objects",)
+
+    def subskill_params(self, skill: str) -> list[dict]:
+        """One subskill per number of objects in the scene (no need to render scenes to find them)."""
+        low, high = self._object_counts(skill)
+        return [{"objects": n} for n in range(low, high + 1)]
+
     # -- what an LLM teacher reads and writes ---------------------------------------------------
 
     def describe_skill(self, skill: str) -> str:

@@ -178,6 +178,9 @@ class EnvConfig(StrictModel):
     max_per_skill: int | None = Field(
         None, ge=1, description="Upper bound of one skill's entry in the action space (default: examples_per_round)."
     )
+    errors_shown: int = Field(10, ge=1, description="Open-ended: validation errors shown to the teacher each round.")
+    plan_max_chars: int = Field(2000, ge=16, description="Open-ended: longest plan text the action space holds.")
+    max_subskills: int = Field(4, ge=1, description="Skill tree: subskill slots per skill (fixed-size spaces).")
 
 
 class AgentConfig(StrictModel):

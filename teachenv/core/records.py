@@ -150,6 +150,9 @@ class DataGenerationAction(Record):
     requests: tuple[SkillRequest, ...] = ()
     examples: tuple[TrainingExample, ...] = ()
     plan: str | None = Field(default=None, description="Free-form plan text, for engines that read one.")
+    plan_error: str | None = Field(
+        default=None, description="Why the plan could not be used (the round is then a recorded no-op)."
+    )
 
     @property
     def requested(self) -> int:
@@ -188,6 +191,7 @@ class RoundResult(Record):
     terminated: bool = False
     truncated: bool = False
     truncated_by: tuple[str, ...] = ()
+    plan_error: str | None = Field(None, description="Why the round's plan could not be used (a no-op round).")
 
     @property
     def examples_rejected(self) -> int:
@@ -214,6 +218,8 @@ class RoundResult(Record):
             "truncated": self.truncated,
             "truncated_by": list(self.truncated_by),
         }
+        if self.plan_error is not None:
+            row["plan_error"] = self.plan_error
         if self.test is not None:
             row["test_accuracy"] = self.test.accuracy
             row["test_accuracy_by_skill"] = self.test.accuracy_by_skill

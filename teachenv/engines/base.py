@@ -20,7 +20,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.core.ledger import CostLedger
-from teachenv.core.records import DataGenerationAction, RejectedExample, TrainingExample
+from teachenv.core.plan import parse_plan
+from teachenv.core.records import DataGenerationAction, RejectedExample, SkillRequest, TrainingExample
 
 if TYPE_CHECKING:
     from teachenv.tasks.base import Task
@@ -130,6 +131,11 @@ class DataEngine(ABC):
 
     def reset(self) -> None:
         """Called by the environment's ``reset``: forget everything about the previous episode."""
+
+    def read_plan(self, plan: str) -> tuple[SkillRequest, ...]:
+        """The requests a free-form plan stands for, or ``PlanError`` saying why this engine cannot use it.
+        Default: the plan grammar of ``teachenv.core.plan`` over the task's skills."""
+        return parse_plan(plan, self.task.skills).requests
 
     @abstractmethod
     def generate(self, action: DataGenerationAction, rng: np.random.Generator) -> EngineOutput:

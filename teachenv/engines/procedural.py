@@ -12,9 +12,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from teachenv.core.errors import ConfigError
+from teachenv.core.errors import ConfigError, InvalidActionError
 from teachenv.core.ledger import CostLedger
-from teachenv.core.records import DataGenerationAction, TrainingExample
+from teachenv.core.plan import PlanError
+from teachenv.core.records import DataGenerationAction, SkillRequest, TrainingExample
 from teachenv.engines.base import DataEngine, EngineOutput, TextBackend
 from teachenv.tasks.base import GeneratedTask, Task
 
@@ -39,6 +40,21 @@ class ProceduralEngine(DataEngine):
 
     def reset(self) -> None:
         self.seen.clear()
+
+    def read_plan(self, plan: str) -> tuple[SkillRequest, ...]:
+        """The plan grammar's requests, each checked against the generator: parameters it does not take or
+        no problem has make the plan unusable (``PlanError``) rather than a round that silently makes less."""
+        requests = super().read_plan(plan)
+        for request in requests:
+            if not request.params:
+                continue
+            try:
+                made = self.task.generate(request.skill, 1, np.random.default_rng(0), dict(request.params))
+            except InvalidActionError as exc:
+                raise PlanError(f"{request.skill}: {exc}") from None
+            if not made:
+                raise PlanError(f"{request.skill}: no example has the parameters {dict(request.params)}")
+        return requests
 
     def generate(self, action: DataGenerationAction, rng: np.random.Generator) -> EngineOutput:
         examples: list[TrainingExample] = []

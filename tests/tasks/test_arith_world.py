@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from teachenv.core.errors import InvalidActionError
 from teachenv.core.records import TaskExample, TrainingExample
 from teachenv.tasks.arith.task import ArithConfig, ArithTask
 from teachenv.tasks.arith.world import SKILLS, Problem, belongs_to, parse_prompt, skill_of
@@ -246,11 +247,33 @@ def test_belongs_to_enforces_each_skills_rule():
     assert not belongs_to("max", 5, 34, 2) and not belongs_to("max", 100, 34, 2)
 
 
-def test_problem_params_count_carries_and_borrows():
+def test_problem_params_count_carries_borrows_and_each_skills_subskill_axis():
     assert Problem("add-carry", 99, 99).params == {"digits": 2, "carries": 2}
-    assert Problem("add", 12, 34).params == {"digits": 2, "carries": 0}
+    assert Problem("add", 10, 34).params == {"digits": 2, "carries": 0, "zeros": 1}
     assert Problem("sub", 50, 17).params == {"digits": 2, "borrows": 1}
-    assert Problem("mul", 12, 3).params == {"digits": 2}
+    assert Problem("mul", 12, 3).params == {"digits": 2, "multiplier": 3}
+    assert Problem("max", 41, 47).params == {"digits": 2, "same_lead": 1}
+    assert Problem("max", 41, 57).params == {"digits": 2, "same_lead": 0}
+
+
+def test_generation_with_parameters_makes_only_problems_that_have_them():
+    task = ArithTask()
+    rng = np.random.default_rng(0)
+    for skill in task.skills:
+        for params in task.subskill_params(skill):
+            made = task.generate(skill, 5, rng, params)
+            assert len(made) == 5 and all(params.items() <= m.example.params.items() for m in made), (skill, params)
+    assert task.generate("add-carry", 5, rng, {"carries": 3}) == []  # two digits carry at most twice
+    with pytest.raises(InvalidActionError, match="takes the parameters"):
+        task.generate("mul", 1, rng, {"carries": 1})
+
+
+def test_subskills_from_the_generator_are_every_parameter_setting_in_order():
+    task = ArithTask()
+    assert task.subskill_params("add-carry") == [{"carries": 1}, {"carries": 2}]
+    assert task.subskill_params("mul") == [{"multiplier": m} for m in range(2, 10)]
+    assert task.subskill_params("sub") == [{"borrows": 0}, {"borrows": 1}]
+    assert ArithTask(ArithConfig(digits=3)).subskill_params("add-carry") == [{"carries": c} for c in (1, 2, 3)]
 
 
 def test_holdout_share_is_close_to_the_configured_share():
