@@ -12,6 +12,8 @@ from teachenv.core.registry import policies as _policies
 _policies.register("random", "teachenv.agents.random_policy:RandomPolicy")
 _policies.register("uniform", "teachenv.agents.uniform:UniformPolicy")
 _policies.register("weakest-skill", "teachenv.agents.weakest_skill:WeakestSkillPolicy")
+_policies.register("explore-exploit", "teachenv.agents.explore_exploit:ExploreExploitPolicy")
+_policies.register("learning-progress", "teachenv.agents.learning_progress:LearningProgressPolicy")
 _policies.register("llm", "teachenv.agents.llm_policy:LLMPolicy")
 
 _engines.register("llm", "teachenv.agents.llm_engine:LLMDataEngine")

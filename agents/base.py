@@ -1,8 +1,11 @@
-"""The policy interface: the teacher's decision (state → action) for the skill-list structure.
+"""The policy interface: the teacher's decision (state → action), for every environment structure.
 
-A policy reads the typed ``EnvState`` (the same numbers as the gymnasium observation) and returns
-examples per skill, in the environment's skill order. It does not generate data: the agent's
-engine does, inside the environment.
+A policy reads the typed state (``info["state"]``: the same numbers as the gymnasium observation)
+and returns an action. Baselines written as "examples per skill" (``allocate`` returning an array)
+act in every structure: the state turns the counts into its structure's action
+(``RoundState.to_action``: the array itself, a plan, or tree decisions) and ranks skills with
+``RoundState.skill_scores``. A policy does not generate data: the agent's engine does, inside the
+environment.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pydantic import BaseModel
 from teachenv.core import registry
 from teachenv.core.config import ComponentSpec, component_options
 from teachenv.core.records import DataGenerationAction
-from teachenv.envs.state import EnvState
+from teachenv.envs.state import RoundState
 
 
 class Policy(ABC):
@@ -36,16 +39,17 @@ class Policy(ABC):
         """Called with the episode's seed before the first ``act``."""
         self.rng = np.random.default_rng(seed)
 
-    def act(self, state: EnvState) -> np.ndarray | DataGenerationAction:
-        """The action for ``state``: ``allocate``'s counts, each clipped to the action space's bound."""
+    def act(self, state: RoundState) -> Any:
+        """The action for ``state``: ``allocate``'s counts (each clipped to the action space's bound) as the
+        structure's action, or ``allocate``'s own action."""
         action = self.allocate(state)
         if isinstance(action, np.ndarray):
-            action = np.minimum(action, state.max_per_skill).astype(np.int64)
+            action = state.to_action(np.minimum(action, state.max_per_skill).astype(np.int64))
         return action
 
     @abstractmethod
-    def allocate(self, state: EnvState) -> np.ndarray | DataGenerationAction:
-        """Examples to generate per skill (``state.skills`` order), or a typed action."""
+    def allocate(self, state: RoundState) -> np.ndarray | Any:
+        """Examples to generate per skill (``state.skills`` order), or an action of the state's structure."""
 
 
 def build_policy(spec: ComponentSpec) -> Policy:

@@ -24,12 +24,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from teachenv.engines.json_reply import JsonReply, ask_json
 from teachenv.core.errors import ConfigError
 from teachenv.core.hashing import content_hash
+from teachenv.core.plan import ANY_SKILL, PlanError
 from teachenv.core.ledger import CostLedger
 from teachenv.core.records import DataGenerationAction, RejectedExample, SkillRequest, TaskExample, TrainingExample
 from teachenv.engines.base import DataEngine, EngineOutput, GenerationRequest, TextBackend
 from teachenv.tasks.base import Task
 
 ROLE = "data-engine"
+#: Examples asked by a free-form plan before the environment clips the request to the round's cap.
+FREE_PLAN_COUNT = 2**31 - 1
+#: Request parameters naming an LLM-proposed subskill (the others are generator parameters).
+SUBSKILL_KEYS = frozenset({"subskill", "description"})
 ORIGIN = "llm"
 SYSTEM = "You write high-quality training data for a small language model. Answer with JSON only."
 
@@ -59,11 +64,20 @@ class ExamplesReply(BaseModel):
     examples: list[ExampleItem]
 
 
+class PlannedItem(ExampleItem):
+    skill: str = Field(min_length=1)
+
+
+class PlannedReply(BaseModel):
+    examples: list[PlannedItem]
+
+
 class AnswerReply(BaseModel):
     answer: str
 
 
 EXAMPLES_SCHEMA = ExamplesReply.model_json_schema()
+PLANNED_SCHEMA = PlannedReply.model_json_schema()
 ANSWER_SCHEMA = AnswerReply.model_json_schema()
 
 
@@ -84,27 +98,44 @@ class LLMDataEngine(DataEngine):
     def reset(self) -> None:
         self.generated.clear()
 
+    def read_plan(self, plan: str) -> tuple[SkillRequest, ...]:
+        """A plan in the grammar gives its requests; any other text is the prompt itself: one request for
+        as many examples as the round allows, each of a skill the teacher picks."""
+        try:
+            return super().read_plan(plan)
+        except PlanError:
+            return (SkillRequest(skill=ANY_SKILL, count=FREE_PLAN_COUNT),)
+
     def generate(self, action: DataGenerationAction, rng: np.random.Generator) -> EngineOutput:
         calls: list[tuple[SkillRequest, int]] = []  # (request, examples asked in this call)
         for request in action.requests:
-            if request.skill not in self.task.skills:
+            if request.skill not in (*self.task.skills, ANY_SKILL):
                 continue  # the environment only passes known skills; a hand-built action may not
             per_call = self.config.examples_per_call
             for k in range(math.ceil(request.count / per_call)):
                 calls.append((request, min(per_call, request.count - k * per_call)))
-        requests = [self._writing_request(request.skill, n, rng) for request, n in calls]
-        replies = ask_json(self.teacher, self.ledger, ROLE, requests, ExamplesReply, max_repairs=self.config.max_repairs)
+        requests = [self._writing_request(request, n, action.plan, rng) for request, n in calls]
+        planned = [i for i, (request, _) in enumerate(calls) if request.skill == ANY_SKILL]
+        replies = ask_json(self.teacher, self.ledger, ROLE, [r for i, r in enumerate(requests) if i not in planned],
+                           ExamplesReply, max_repairs=self.config.max_repairs)
+        planned_replies = ask_json(self.teacher, self.ledger, ROLE, [requests[i] for i in planned], PlannedReply,
+                                   max_repairs=self.config.max_repairs)
+        replies_in_order = [planned_replies.pop(0) if i in planned else replies.pop(0) for i in range(len(calls))]
         candidates: list[TrainingExample] = []
         rejected: list[RejectedExample] = []
-        for (request, asked), reply in zip(calls, replies, strict=True):
+        for (request, asked), reply in zip(calls, replies_in_order, strict=True):
             if reply.value is None:
                 rejected.append(unusable(request.skill, reply))
                 continue
             for index, item in enumerate(reply.value.examples):
-                candidate = self.task.candidate(request.skill, item.question, item.answer, ORIGIN)
-                if index < asked:
+                skill = getattr(item, "skill", request.skill)
+                candidate = with_params(self.task.candidate(skill, item.question, item.answer, ORIGIN), request.params)
+                if skill not in self.task.skills:
+                    rejected.append(RejectedExample(candidate=candidate, reason="unknown-skill",
+                                                    detail=f"the skills are {list(self.task.skills)}"))
+                elif index < asked:
                     candidates.append(candidate)
-                    self.generated[request.skill].append(self.task.teacher_view(candidate.example))
+                    self.generated[skill].append(self.task.teacher_view(candidate.example))
                 else:
                     rejected.append(RejectedExample(candidate=candidate, reason="over-budget",
                                                     detail=f"the call asked for {asked} examples"))
@@ -114,13 +145,26 @@ class LLMDataEngine(DataEngine):
         return EngineOutput(candidates, rejected)
 
     # -- writing -----------------------------------------------------------------------------------
-    def _writing_request(self, skill: str, count: int, rng: np.random.Generator) -> GenerationRequest:
+    def _writing_request(self, request: SkillRequest, count: int, plan: str | None,
+                         rng: np.random.Generator) -> GenerationRequest:
+        if request.skill == ANY_SKILL:
+            return self._planned_request(count, plan or "", rng)
+        skill = request.skill
         lines = [
             f"Write new training examples for one skill of the task '{self.task.name}'.",
             f"Skill: {skill}",
             f"What it covers: {self.task.describe_skill(skill)}",
-            f"Number of examples: {count}",
         ]
+        params = {k: v for k, v in request.params.items() if k not in SUBSKILL_KEYS}
+        if "subskill" in request.params:
+            lines.append(f"Subskill: {request.params['subskill']}"
+                         + (f" ({request.params['description']})" if "description" in request.params else ""))
+        if params:
+            lines.append("Parameters: " + " ".join(f"{k}={v}" for k, v in sorted(params.items())))
+        if plan:
+            lines.append("The teacher's plan for this round:")
+            lines.extend(f"> {line}" for line in plan.splitlines())
+        lines.append(f"Number of examples: {count}")
         seeds = self.task.seed_examples(skill, self.config.few_shot, rng) if self.config.few_shot else []
         if seeds:
             lines.append("Examples of the format (question → answer):")
@@ -134,6 +178,21 @@ class LLMDataEngine(DataEngine):
                      "and each answer as the student should write it.")
         return GenerationRequest(prompt="\n".join(lines), system=SYSTEM, json_schema=EXAMPLES_SCHEMA,
                                  schema_name="training_examples", temperature=self.config.temperature,
+                                 top_p=self.config.top_p, max_new_tokens=self.config.max_new_tokens,
+                                 seed=int(rng.integers(0, 2**31 - 1)))
+
+    def _planned_request(self, count: int, plan: str, rng: np.random.Generator) -> GenerationRequest:
+        """A free-form plan is the prompt: the teacher writes ``count`` examples and names each one's skill."""
+        lines = [f"Write new training examples for the task '{self.task.name}', following the teacher's plan.",
+                 "The plan:", *(f"> {line}" for line in plan.splitlines()),
+                 "Skills (give each example one of these names):",
+                 *(f"- {s}: {self.task.describe_skill(s)}" for s in self.task.skills),
+                 f"Number of examples: {count}",
+                 'Reply with a JSON object {"examples": [{"skill": "...", "question": "...", "answer": "..."}, ...]} '
+                 f"holding exactly {count} varied, correct examples, each question in the task's format and each "
+                 "answer as the student should write it."]
+        return GenerationRequest(prompt="\n".join(lines), system=SYSTEM, json_schema=PLANNED_SCHEMA,
+                                 schema_name="planned_examples", temperature=self.config.temperature,
                                  top_p=self.config.top_p, max_new_tokens=self.config.max_new_tokens,
                                  seed=int(rng.integers(0, 2**31 - 1)))
 
@@ -163,6 +222,14 @@ class LLMDataEngine(DataEngine):
         return GenerationRequest(prompt=prompt, system=SYSTEM, json_schema=ANSWER_SCHEMA, schema_name="answer",
                                  temperature=self.config.solve_temperature, max_new_tokens=self.config.solve_max_new_tokens,
                                  seed=int(rng.integers(0, 2**31 - 1)))
+
+
+def with_params(candidate: TrainingExample, params: dict) -> TrainingExample:
+    """The candidate tagged with its request's (subskill) parameters; what the task itself read wins."""
+    if not params:
+        return candidate
+    example = candidate.example.model_copy(update={"params": {**params, **candidate.example.params}})
+    return candidate.model_copy(update={"example": example})
 
 
 def unusable(skill: str, reply: JsonReply) -> RejectedExample:

@@ -1,19 +1,18 @@
-"""``LLMPolicy`` (``llm``): a teacher model reads the state as text and allocates the round's data.
+"""``LLMPolicy`` (``llm``): a teacher model reads the state as text and decides the round's data.
 
-It renders the environment's state (``EnvState.to_text``) with the task's skill descriptions, asks
-the teacher (the env's ``agent.teacher`` backend, taken in ``attach``) for
-``{"allocation": {skill: count}, "rationale": ...}`` with a JSON schema, validates it, and repairs
-a bad reply up to ``max_repairs`` times. A reply still unusable after that is a **recorded no-op**
-(an action with no requests whose plan says why), never a crash. Its tokens are charged to the
-environment's ledger under the role ``policy``.
-
-The prompt is built from ``EnvState``, which every environment structure has, so the other
-structures can reuse ``describe_state`` / ``ask`` with their own reply models.
+It renders the environment's state (``to_text`` of the structure's state) with the task's skill
+descriptions and asks the teacher (the env's ``agent.teacher`` backend, taken in ``attach``) for the
+structure's action as JSON: in the skill list ``{"allocation": {skill: count}, "rationale": ...}``;
+in the open-ended and skill-tree structures a plan or explore / exploit decisions
+(``llm_structures``). Replies are validated and a bad one is repaired up to ``max_repairs`` times; a
+reply still unusable after that is a **recorded no-op** (no data; in the skill tree, no change of
+allocation), never a crash. Its tokens are charged to the environment's ledger under ``policy``.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,9 +21,16 @@ from teachenv.engines.json_reply import ask_json
 from teachenv.core.errors import ConfigError
 from teachenv.core.records import DataGenerationAction, SkillRequest
 from teachenv.engines.base import GenerationRequest
-from teachenv.envs.state import EnvState
+from teachenv.agents.llm_structures import (
+    PlanReply, TreeReply, check_tree, plan_action, plan_instructions, tree_action, tree_instructions,
+)
+from teachenv.engines.json_reply import JsonReply
+from teachenv.envs.open_ended import OpenEndedState
+from teachenv.envs.skill_tree_state import SkillTreeAction, SkillTreeState
+from teachenv.envs.state import EnvState, RoundState
 
 ROLE = "policy"
+M = TypeVar("M", bound=BaseModel)
 
 SYSTEM = ("You are an expert teacher of a small language model. You decide what training data it gets next, "
           "to raise its accuracy on held-out questions. Answer with JSON only.")
@@ -61,42 +67,59 @@ class LLMPolicy(Policy):
         self.teacher, self.ledger = env.teacher, env.ledger
         self.describe_skill = env.task.describe_skill
 
-    def allocate(self, state: EnvState) -> DataGenerationAction:
+    def allocate(self, state: RoundState) -> Any:
         if self.teacher is None:
             raise ConfigError("Policy 'llm' was not attached to an environment: call policy.attach(env.unwrapped) "
                               "after gymnasium.make (teachenv run does this).")
         seed = int(self.rng.integers(0, 2**31 - 1)) if self.config.temperature > 0 else None
-        request = self.request(state, seed)
-        reply = ask_json(self.teacher, self.ledger, ROLE, [request], Allocation,
-                         max_repairs=self.config.max_repairs, check=lambda a: check_allocation(a, state))[0]
+        if isinstance(state, OpenEndedState):
+            reply = self._ask(state, plan_instructions(state), PlanReply, None, "data_plan", seed)
+            return plan_action(reply.value, state) if reply.value is not None else no_op(reply)
+        if isinstance(state, SkillTreeState):
+            reply = self._ask(state, tree_instructions(state), TreeReply, lambda r: check_tree(r, state),
+                              "skill_tree_action", seed)
+            # Unusable: no decision, so every subskill keeps its allocation.
+            return tree_action(reply.value) if reply.value is not None else SkillTreeAction()
+        reply = self._ask(state, allocation_instructions(state), Allocation, lambda a: check_allocation(a, state),
+                          "skill_allocation", seed, schema=allocation_schema(state))
         if reply.value is None:
-            return DataGenerationAction(plan=f"no-op: the teacher's reply was unusable after {reply.attempts} "
-                                             f"attempt(s): {reply.error}")
+            return no_op(reply)
         requests = tuple(SkillRequest(skill=skill, count=min(count, state.max_per_skill))
                          for skill, count in reply.value.allocation.items() if count > 0)
         return DataGenerationAction(requests=requests, plan=reply.value.rationale or None)
 
-    # -- prompt ----------------------------------------------------------------------------------
-    def request(self, state: EnvState, seed: int | None) -> GenerationRequest:
-        return GenerationRequest(prompt=self.prompt(state), system=SYSTEM, json_schema=allocation_schema(state),
-                                 schema_name="skill_allocation", temperature=self.config.temperature,
-                                 max_new_tokens=self.config.max_new_tokens, seed=seed)
+    def _ask(self, state: RoundState, instructions: str, model: type[M], check: Callable[[M], str | None] | None,
+             schema_name: str, seed: int | None, schema: dict | None = None) -> JsonReply[M]:
+        request = GenerationRequest(prompt=self.prompt(state, instructions), system=SYSTEM,
+                                    json_schema=schema or model.model_json_schema(), schema_name=schema_name,
+                                    temperature=self.config.temperature, max_new_tokens=self.config.max_new_tokens,
+                                    seed=seed)
+        return ask_json(self.teacher, self.ledger, ROLE, [request], model, max_repairs=self.config.max_repairs,
+                        check=check)[0]
 
-    def prompt(self, state: EnvState) -> str:
+    # -- prompt ----------------------------------------------------------------------------------
+    def prompt(self, state: RoundState, instructions: str) -> str:
         skills = "\n".join(f"- {s}: {self.describe_skill(s)}" for s in state.skills)
-        parts = [
-            describe_state(state, skills),
-            f"Allocate up to {state.examples_per_round} new training examples across the skills for the next "
-            f"round (at most {state.max_per_skill} for one skill). Reply with a JSON object "
-            '{"allocation": {"<skill>": <number of examples>, ...}, "rationale": "<one sentence>"} '
-            "naming every skill above, with a non-negative integer for each.",
-        ]
+        parts = [describe_state(state, skills), instructions]
         if self.config.instructions:
             parts.append(self.config.instructions)
         return "\n\n".join(parts)
 
 
-def describe_state(state: EnvState, skills_text: str) -> str:
+def allocation_instructions(state: RoundState) -> str:
+    return (f"Allocate up to {state.examples_per_round} new training examples across the skills for the next "
+            f"round (at most {state.max_per_skill} for one skill). Reply with a JSON object "
+            '{"allocation": {"<skill>": <number of examples>, ...}, "rationale": "<one sentence>"} '
+            "naming every skill above, with a non-negative integer for each.")
+
+
+def no_op(reply: JsonReply) -> DataGenerationAction:
+    """The round's action when the teacher's reply stayed unusable: nothing generated, the reason recorded."""
+    reason = f"the teacher's reply was unusable after {reply.attempts} attempt(s): {reply.error}"
+    return DataGenerationAction(plan=f"no-op: {reason}", plan_error=reason)
+
+
+def describe_state(state: RoundState, skills_text: str) -> str:
     """The state as the teacher reads it: what the skills are, then the numbers."""
     return ("The student is fine-tuned each round on the examples you ask for, then evaluated on held-out "
             f"validation questions you never see.\n\nSkills:\n{skills_text}\n\nCurrent state:\n{state.to_text()}")

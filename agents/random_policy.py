@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from teachenv.agents.base import Policy
-from teachenv.envs.state import EnvState
+from teachenv.envs.state import RoundState
 
 
 class RandomPolicy(Policy):
     name = "random"
 
-    def allocate(self, state: EnvState) -> np.ndarray:
+    def allocate(self, state: RoundState) -> np.ndarray:
         shares = self.rng.dirichlet(np.ones(len(state.skills)))
         return self.rng.multinomial(state.examples_per_round, shares).astype(np.int64)

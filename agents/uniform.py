@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from teachenv.agents.base import Policy, split_evenly
-from teachenv.envs.state import EnvState
+from teachenv.envs.state import RoundState
 
 
 class UniformPolicy(Policy):
     name = "uniform"
 
-    def allocate(self, state: EnvState) -> np.ndarray:
+    def allocate(self, state: RoundState) -> np.ndarray:
         return split_evenly(state.examples_per_round, len(state.skills))

@@ -1,4 +1,5 @@
-"""``weakest-skill``: most examples for the skills with the lowest validation accuracy, and a
+"""``weakest-skill``: most examples for the skills the student does worst on (lowest validation
+accuracy; in the open-ended structure, the most errors in the sample shown), and a
 replay share spread over the others so that what the student knows is not forgotten
 (without replay the other skills of the tiny student collapse to ~0.1 in one round)."""
 
@@ -8,7 +9,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.agents.base import Policy, split_evenly
-from teachenv.envs.state import EnvState
+from teachenv.envs.state import RoundState
 
 
 class WeakestSkillConfig(BaseModel):
@@ -24,11 +25,12 @@ class WeakestSkillPolicy(Policy):
     def __init__(self, config: WeakestSkillConfig | None = None) -> None:
         super().__init__(config or WeakestSkillConfig())
 
-    def allocate(self, state: EnvState) -> np.ndarray:
+    def allocate(self, state: RoundState) -> np.ndarray:
         config: WeakestSkillConfig = self.config  # type: ignore[assignment]
         n, total = len(state.skills), state.examples_per_round
         # Ties go to the earlier skill, so the choice is deterministic.
-        order = sorted(range(n), key=lambda i: (state.val_accuracy_by_skill[state.skills[i]], i))
+        scores = state.skill_scores()
+        order = sorted(range(n), key=lambda i: (scores[state.skills[i]], i))
         focus = order[: min(config.focus, n)]
         others = order[len(focus):]
         replay = int(round(total * config.replay_share)) if others else 0

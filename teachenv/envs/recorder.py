@@ -6,8 +6,11 @@ The environment calls it after reset and after each round; it decides nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from teachenv.core.records import DataGenerationAction, GradedPrediction, RejectedExample, RoundResult, TrainingExample
+from teachenv.core.records import (
+    DataGenerationAction, GradedPrediction, Record, RejectedExample, RoundResult, TrainingExample,
+)
 from teachenv.core.run_dir import RunDirectory, atomic_write_json, atomic_write_jsonl
 from teachenv.student.base import Student
 
@@ -25,11 +28,18 @@ class RunRecorder:
                action: DataGenerationAction | None = None,
                accepted: Sequence[TrainingExample] = (),
                rejected: Sequence[RejectedExample] = (),
-               student: Student | None = None) -> None:
-        """Write the round's artifacts first, then its episode row: a row means the round is complete."""
+               student: Student | None = None, state: Record | None = None,
+               structure_action: Any = None) -> None:
+        """Write the round's artifacts first, then its episode row: a row means the round is complete.
+        ``state`` is the typed state after the round (``state.json``: the trajectory the teacher saw) and
+        ``structure_action`` the action as the agent gave it, where it differs from the typed action."""
         folder = self.run_dir.round_dir(result.round)
         if action is not None:
             atomic_write_json(folder / "action.json", action)
+        if structure_action is not None:
+            atomic_write_json(folder / "agent_action.json", structure_action)
+        if state is not None:
+            atomic_write_json(folder / "state.json", state)
         if result.round > 0:
             atomic_write_jsonl(folder / "generated.jsonl", accepted)
             atomic_write_jsonl(folder / "rejected.jsonl", rejected)

@@ -19,15 +19,16 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from teachenv.core.apportion import apportion
 from teachenv.core.config import RunConfig
 from teachenv.core.errors import EnvStateError
 from teachenv.core.ledger import BUDGET_NAMES, CostLedger
-from teachenv.core.records import DataGenerationAction, RoundResult, SkillRequest
+from teachenv.core.records import DataGenerationAction, GradedPrediction, RoundResult, SkillRequest, TrainingExample
 from teachenv.core.run_dir import RunDirectory
 from teachenv.envs import build
 from teachenv.envs.defaults import cheap_config
 from teachenv.envs.recorder import RunRecorder
-from teachenv.envs.state import EnvState
+from teachenv.envs.state import EnvState, RoundState
 from teachenv.envs.verification import Verifier
 from teachenv.engines.base import EngineOutput
 
@@ -42,15 +43,27 @@ PhaseCallback = Callable[[str, int], None]
 
 def clip_requests(requests: tuple[SkillRequest, ...], cap: int) -> tuple[SkillRequest, ...]:
     """Scale counts down proportionally so they sum to at most ``cap`` (largest remainders first)."""
-    total = sum(r.count for r in requests)
-    if total <= cap:
+    if sum(r.count for r in requests) <= cap:
         return requests
-    shares = [r.count * cap / total for r in requests]
-    counts = [int(s) for s in shares]
-    by_remainder = sorted(range(len(requests)), key=lambda i: (-(shares[i] - counts[i]), i))
-    for i in by_remainder[: cap - sum(counts)]:
-        counts[i] += 1
-    return tuple(r.model_copy(update={"count": c}) for r, c in zip(requests, counts))
+    counts = apportion(cap, [r.count for r in requests])
+    return tuple(r.model_copy(update={"count": int(c)}) for r, c in zip(requests, counts))
+
+
+def requested_by_skill(requests: tuple[SkillRequest, ...]) -> dict[str, int]:
+    """Examples asked per skill (requests for several subskills of one skill add up)."""
+    totals: Counter[str] = Counter()
+    for request in requests:
+        totals[request.skill] += request.count
+    return dict(totals)
+
+
+def as_json(action: Any) -> Any:
+    """An agent's action as JSON for the run log (arrays as lists, records as dicts)."""
+    if isinstance(action, np.ndarray):
+        return action.tolist()
+    if isinstance(action, dict):
+        return {k: as_json(v) for k, v in action.items()}
+    return action
 
 
 class TeachingEnv(gym.Env):
@@ -79,6 +92,8 @@ class TeachingEnv(gym.Env):
         self.max_per_skill = self.config.env.max_per_skill or self.cap
         self._round: int | None = None
         self._done = False
+        #: The student's graded validation answers after the latest evaluation.
+        self.val_predictions: list[GradedPrediction] = []
 
     # -- structure-specific ------------------------------------------------------------------
     @abstractmethod
@@ -86,8 +101,11 @@ class TeachingEnv(gym.Env):
         """Validate an action (raise ``InvalidActionError``) and express it as a typed action."""
 
     @abstractmethod
-    def observation(self, state: EnvState) -> Any:
+    def observation(self, state: RoundState) -> Any:
         """The gymnasium observation of ``state``."""
+
+    def after_round(self, accepted: list[TrainingExample]) -> None:
+        """Structure bookkeeping once a round (or the reset, with no examples) has been evaluated."""
 
     # -- gymnasium API -----------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -105,14 +123,16 @@ class TeachingEnv(gym.Env):
         self._phase("evaluate", 0)
         with timer("eval_val"):
             self._val, predictions = self.student.evaluate("val")
+        self.val_predictions = predictions
         with timer("eval_test"):
             test, _ = self.student.evaluate("test")
         result = RoundResult(round=0, val=self._val, test=test, cost=self.ledger.snapshot())
+        self.after_round([])
         self._begin_teacher_round(1)
+        state = self.state()
         if self.recorder is not None:
             self.recorder.start_episode()
-            self.recorder.record(result, timer.seconds, predictions=predictions)
-        state = self.state()
+            self.recorder.record(result, timer.seconds, predictions=predictions, state=state)
         return self.observation(state), {INFO_STATE: state, INFO_ROUND: result, INFO_TEST_ACCURACY: test.accuracy}
 
     def step(self, action: Any):
@@ -153,6 +173,7 @@ class TeachingEnv(gym.Env):
         self._phase("evaluate", round_index)
         with timer("eval_val"):
             val, predictions = self.student.evaluate("val")
+        self.val_predictions = predictions
         reward = val.accuracy - self._val.accuracy
         previous = self._val.accuracy_by_skill
         reward_by_skill = {s: acc - previous[s] for s, acc in val.accuracy_by_skill.items()}
@@ -169,7 +190,7 @@ class TeachingEnv(gym.Env):
                 test, _ = self.student.evaluate("test")
         result = RoundResult(
             round=round_index,
-            requested={r.skill: r.count for r in requests},
+            requested=requested_by_skill(requests),
             ready_made=len(typed.examples),
             examples_generated=candidates_made,
             examples_accepted=len(accepted),
@@ -177,13 +198,16 @@ class TeachingEnv(gym.Env):
             rejected_by_reason=dict(sorted(Counter(r.reason for r in rejected).items())),
             train=metrics, val=val, reward=reward, reward_by_skill=reward_by_skill, test=test,
             cost=self.ledger.snapshot(), terminated=terminated, truncated=truncated, truncated_by=tuple(exhausted),
+            plan_error=typed.plan_error,
         )
+        self.after_round(accepted)
+        state = self.state()
         if self.recorder is not None:
             self._phase("save", round_index)
             self.recorder.record(result, timer.seconds, predictions=predictions, action=typed,
-                                 accepted=accepted, rejected=rejected, student=self.student)
+                                 accepted=accepted, rejected=rejected, student=self.student, state=state,
+                                 structure_action=None if action is typed else as_json(action))
         self._begin_teacher_round(round_index + 1)
-        state = self.state()
         info: dict[str, Any] = {INFO_STATE: state, INFO_ROUND: result}
         if test is not None:
             info[INFO_TEST_ACCURACY] = test.accuracy
@@ -204,19 +228,23 @@ class TeachingEnv(gym.Env):
         return None
 
     # -- helpers -----------------------------------------------------------------------------
-    def state(self) -> EnvState:
-        return EnvState(
-            round=self._round or 0,
-            max_rounds=self.max_rounds,
-            skills=self.skills,
-            examples_per_round=self.cap,
-            max_per_skill=self.max_per_skill,
-            val_accuracy=self._val.accuracy,
-            val_accuracy_by_skill=self._val.accuracy_by_skill,
-            accepted_by_skill=dict(self._accepted_by_skill),
-            budget_left={name: self.ledger.fraction_left(name) for name in BUDGET_NAMES},
-            last_reward=self._last_reward,
-        )
+    def state(self) -> RoundState:
+        """The typed state (``info["state"]``); the skill-list view unless a structure shows another."""
+        return EnvState(**self.common_state(), val_accuracy_by_skill=self._val.accuracy_by_skill,
+                        accepted_by_skill=dict(self._accepted_by_skill))
+
+    def common_state(self) -> dict[str, Any]:
+        """The fields of ``RoundState`` every structure's state shares."""
+        return {
+            "round": self._round or 0,
+            "max_rounds": self.max_rounds,
+            "skills": self.skills,
+            "examples_per_round": self.cap,
+            "max_per_skill": self.max_per_skill,
+            "val_accuracy": self._val.accuracy,
+            "budget_left": {name: self.ledger.fraction_left(name) for name in BUDGET_NAMES},
+            "last_reward": self._last_reward,
+        }
 
     def _begin_teacher_round(self, round_index: int) -> None:
         """Teacher calls from now on (the policy's next decision, then the round's data) belong to

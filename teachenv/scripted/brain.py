@@ -11,8 +11,12 @@ policy and the LLM engine follow:
   ``weakest-skill`` policy does: without replay the student forgets what it knew).
 - ``training_examples``: lines ``Skill: <skill>`` and ``Number of examples: <n>``, and optionally
   ``- <question>`` lines under a line starting ``Already generated`` (questions to avoid). Reply
-  ``{"examples": [{"question": ..., "answer": ...}, ...]}`` drawn from the task's own generator.
+  ``{"examples": [{"question": ..., "answer": ...}, ...]}`` drawn from the task's own generator (with
+  the generator parameters of a ``Parameters: k=v ...`` line, when the world takes them).
 - ``answer``: a line ``Question: <q>``; reply ``{"answer": task.solve(q)}``.
+- ``data_plan``, ``planned_examples``, ``skill_tree_action``, ``subskills``: the open-ended and
+  skill-tree structures (``structure_replies``); ``skill_labels``, ``skill_categories``: LLM skill
+  discovery (``discovery_replies``).
 - anything else: a short plain sentence.
 
 Imperfections are deliberate and deterministic: with probability ``wrong_rate`` a generated
@@ -32,18 +36,22 @@ from typing import Any
 
 import numpy as np
 
+from teachenv.core.errors import InvalidActionError
 from teachenv.core.hashing import stable_fraction
+from teachenv.core.plan import PlanError, parse_plan
+from teachenv.scripted import structure_replies
 from teachenv.tasks.base import GeneratedTask
 
 _ROUND_LINE = re.compile(r"up to (\d+) examples per round", re.IGNORECASE)
 _TABLE_ROW = re.compile(r"^\s*\|?\s*([^|\s][^|]*?)\s*\|\s*(\d+(?:\.\d*)?|\.\d+)\s*\|\s*(\d+)\s*\|?\s*$", re.MULTILINE)
 _SKILL_LINE = re.compile(r"^\s*Skill:\s*(.+?)\s*$", re.MULTILINE)
 _COUNT_LINE = re.compile(r"^\s*Number of examples:\s*(\d+)", re.MULTILINE)
+_PARAMS_LINE = re.compile(r"^\s*Parameters:\s*(.+?)\s*$", re.MULTILINE)
 _QUESTION_LINE = re.compile(r"^\s*Question:\s*(.+?)\s*$", re.MULTILINE)
 #: How many draws per wanted example before giving up on fresh questions (a small world can run out).
 _DRAWS_PER_EXAMPLE = 20
 #: Bumped whenever a reply's content changes, so response caches do not serve an older brain's replies.
-BRAIN_VERSION = 2
+BRAIN_VERSION = 3
 
 TEXT_REPLY = "I am the scripted teacher: ask me for a skill allocation, training examples or an answer."
 
@@ -101,6 +109,14 @@ class ScriptedTeacher:
             payload = self._examples(prompt, self._rng(request_seed, prompt))
         elif kind == "answer":
             payload = self._answer(prompt)
+        elif kind == "data_plan":  # the open-ended and skill-tree structures (see structure_replies)
+            payload = structure_replies.data_plan(prompt)
+        elif kind == "planned_examples":
+            payload = structure_replies.planned_examples(self.task, prompt, self._rng(request_seed, prompt))
+        elif kind == "skill_tree_action":
+            payload = structure_replies.skill_tree_action(prompt)
+        elif kind == "subskills":
+            payload = structure_replies.subskills(prompt)
         elif kind in ("skill_labels", "skill_categories"):  # LLM skill discovery (see discovery_replies)
             from teachenv.scripted.discovery_replies import REPLIES
 
@@ -145,9 +161,10 @@ class ScriptedTeacher:
         if skill is None or count == 0:
             return {"examples": []}
         seen = _avoided_questions(prompt)
+        params = self._params(skill, prompt)
         chosen: list[tuple[str, str]] = []
         for _ in range(_DRAWS_PER_EXAMPLE):
-            for made in self.task.generate(skill, 2 * (count - len(chosen)), rng):
+            for made in self.task.generate(skill, 2 * (count - len(chosen)), rng, params):
                 question = self.task.teacher_view(made.example)
                 if question not in seen and len(chosen) < count:
                     seen.add(question)
@@ -160,6 +177,18 @@ class ScriptedTeacher:
                 answer = _wrong(answer)
             examples.append({"question": question, "answer": answer})
         return {"examples": examples}
+
+    def _params(self, skill: str, prompt: str) -> dict | None:
+        """The ``Parameters: k=v ...`` line's generator parameters, if the world takes them for ``skill``."""
+        match = _PARAMS_LINE.search(prompt)
+        if match is None:
+            return None
+        try:
+            params = dict(parse_plan(f"{skill}: 1 {match.group(1)}", self.task.skills).requests[0].params)
+            self.task.generate(skill, 1, np.random.default_rng(0), params)
+        except (PlanError, InvalidActionError):
+            return None
+        return params
 
     def _skill_named(self, text: str) -> str | None:
         """The task's skill that ``text`` names (exactly, or as its first word: "add-carry (…)")."""
