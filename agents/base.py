@@ -18,7 +18,6 @@ from pydantic import BaseModel
 
 from teachenv.core import registry
 from teachenv.core.config import ComponentSpec, component_options
-from teachenv.core.records import DataGenerationAction
 from teachenv.envs.state import RoundState
 
 

@@ -10,6 +10,13 @@ question k times independently, and the example is kept only if every sample agr
 answer under the task's equivalence check **in both directions** (``answers_equivalent`` may be
 asymmetric, as math-verify's is). What it cannot use is returned as rejected with a reason; the
 environment verifies the rest with the task. Tokens go to the ledger under ``data-engine``.
+
+In the open-ended structure the teacher's plan is the prompt: a plan in the plan grammar gives its
+per-skill requests (the plan text goes along in every writing prompt), and any other text one
+request for the round's examples (skill ``*``), written in calls that show the plan and ask the
+teacher to name each example's skill. In the skill tree a request carries its subskill: generator
+parameters (a ``Parameters:`` line) or an LLM-proposed subskill's name; the candidates are tagged
+with them so the tree can count examples per subskill.
 """
 
 from __future__ import annotations
@@ -21,13 +28,13 @@ from typing import ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from teachenv.engines.json_reply import JsonReply, ask_json
 from teachenv.core.errors import ConfigError
 from teachenv.core.hashing import content_hash
-from teachenv.core.plan import ANY_SKILL, PlanError
 from teachenv.core.ledger import CostLedger
+from teachenv.core.plan import ANY_SKILL, PlanError
 from teachenv.core.records import DataGenerationAction, RejectedExample, SkillRequest, TaskExample, TrainingExample
 from teachenv.engines.base import DataEngine, EngineOutput, GenerationRequest, TextBackend
+from teachenv.engines.json_reply import JsonReply, ask_json
 from teachenv.tasks.base import Task
 
 ROLE = "data-engine"

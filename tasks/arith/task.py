@@ -110,6 +110,15 @@ class ArithTask(GeneratedTask):
         op, a, b = parsed
         return Problem(skill_of(op, a, b), a, b).answer
 
+    def candidate(self, skill: str, question: str, answer: str, origin: str) -> TrainingExample:
+        """A teacher's example, with the parameters (carries, borrows, ...) of the problem it really is."""
+        made = super().candidate(skill, question, answer, origin)
+        parsed = parse_prompt(made.example.prompt)
+        if parsed is None:
+            return made
+        params = Problem(skill_of(*parsed), parsed[1], parsed[2]).params
+        return made.model_copy(update={"example": made.example.model_copy(update={"params": params})})
+
     def verify(self, candidate: TrainingExample) -> Verdict:
         example = candidate.example
         if example.skill not in SKILLS:

@@ -272,12 +272,12 @@ class VQADatasetTask(GeneratedTask):
         wanted = {"question_column": config.question_column, "answer_column": config.answer_column,
                   "image_column": config.image_column, "skill_column": config.skill_column}
         for role, dataset in splits.items():
-            for field, column in wanted.items():
+            for option, column in wanted.items():
                 if column is not None and column not in dataset.column_names:
                     raise ConfigError(
-                        f"task.{field}={column!r} is not a column of split {self._split_names[role]!r} of "
+                        f"task.{option}={column!r} is not a column of split {self._split_names[role]!r} of "
                         f"task.source={config.source!r}; available columns: {dataset.column_names}. "
-                        f"Set task.{field} to one of them.")
+                        f"Set task.{option} to one of them.")
 
     def _column(self, role: str, column: str):
         """The values of one text column, batch by batch (images are never decoded)."""

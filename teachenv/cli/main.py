@@ -60,8 +60,17 @@ def list_() -> None:
     out = Console()
     for reg in (registry.tasks, registry.policies, registry.engines, registry.backends):
         out.print(f"[bold]{reg.group.split('.')[-1]}[/]: {', '.join(reg.names())}")
-    envs = sorted(i for i in gymnasium.registry if i.startswith("teachenv/"))
-    out.print(f"[bold]environments[/]: {', '.join(envs)}")
+    from rich.table import Table
+
+    from teachenv.envs.defaults import CHEAP_DEFAULTS
+    from teachenv.envs.registration import ENVIRONMENTS
+
+    table = Table("environment id", "structure", "offline world", title="environments", title_justify="left")
+    for env_id in sorted(i for i in gymnasium.registry if i.startswith("teachenv/")):
+        entry, default = ENVIRONMENTS.get(env_id, (str(gymnasium.registry[env_id].entry_point), None))
+        table.add_row(env_id, entry.rpartition(":")[2].removesuffix("Env"),
+                      (default or CHEAP_DEFAULTS)["task"]["name"] if env_id in ENVIRONMENTS else "?")
+    out.print(table)
 
 
 def main() -> None:

@@ -2,8 +2,9 @@
 
 A round is a short sequence of calls on injected components — the teacher's data engine, the
 verifier, the student, the ledger — and this module knows only their interfaces, never TRL,
-transformers or vLLM. Subclasses define the spaces and how an action becomes a
-``DataGenerationAction`` and how the state becomes an observation.
+transformers or vLLM. Subclasses (the structures: skill list, open-ended, skill tree) define the
+spaces, how an action becomes a ``DataGenerationAction``, their typed state (``state``) and its
+observation, and any bookkeeping after a round (``after_round``).
 """
 
 from __future__ import annotations

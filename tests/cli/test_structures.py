@@ -63,3 +63,15 @@ def test_the_llm_policy_teaches_through_the_scripted_teacher_server(tmp_path, en
     assert rows[-1]["cost"]["tokens"]["policy"]["calls"] >= 3
     summary = json.loads((tmp_path / "runs" / "r" / "summary.json").read_text())
     assert summary["teacher_calls"]["misses"] > 0
+
+
+def test_teachenv_list_shows_every_registered_structure_and_world():
+    from teachenv.envs.registration import ENV_IDS
+
+    done = subprocess.run([sys.executable, "-m", "teachenv.cli.main", "list"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert len(ENV_IDS) == 6
+    for env_id in ENV_IDS:
+        assert env_id in done.stdout
+    assert "explore-exploit" in done.stdout and "learning-progress" in done.stdout

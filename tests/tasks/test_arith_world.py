@@ -281,3 +281,9 @@ def test_holdout_share_is_close_to_the_configured_share():
     splits = Counter(p.split(0.15) for p in problems)
     assert abs(splits["val"] / len(problems) - 0.15) < 0.02
     assert abs(splits["test"] / len(problems) - 0.15) < 0.02
+
+
+def test_a_teachers_example_carries_the_parameters_of_the_problem_it_really_is():
+    made = ArithTask().candidate("add-carry", "68+92=", "160", "llm")
+    assert made.example.params == {"digits": 2, "carries": 2}
+    assert ArithTask().candidate("add", "what is 2+2", "4", "llm").example.params == {}
