@@ -29,8 +29,10 @@ from teachenv.envs.state import RoundState
 from teachenv.envs.teaching_env import TeachingEnv
 from teachenv.envs.text_space import PRINTABLE, printable
 
-#: Characters of one field (question, answer) of an error shown to the teacher.
-FIELD_CHARS = 200
+#: Characters of an error's question shown to the teacher (a shapes scene specification takes ~300).
+QUESTION_CHARS = 800
+#: Characters of an error's student and gold answers shown.
+ANSWER_CHARS = 200
 
 
 class ErrorSample(Record):
@@ -75,7 +77,7 @@ class OpenEndedEnv(TeachingEnv):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.errors_shown = self.config.env.errors_shown
-        self.error_chars = self.errors_shown * (3 * FIELD_CHARS + 64)
+        self.error_chars = self.errors_shown * (QUESTION_CHARS + 2 * ANSWER_CHARS + 64)
         self.action_space = spaces.Text(max_length=self.config.env.plan_max_chars, min_length=0, charset=PRINTABLE)
         self.observation_space = spaces.Dict({
             "val_accuracy": spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32),
@@ -122,9 +124,9 @@ class OpenEndedEnv(TeachingEnv):
             prediction = wrong[i]
             example = self._val_examples.get(prediction.example_id)
             question = self.task.teacher_view(example) if example is not None else prediction.prompt
-            errors.append(ErrorSample(question=question[:FIELD_CHARS],
-                                      student_answer=prediction.completion.strip()[:FIELD_CHARS],
-                                      gold_answer=prediction.answer[:FIELD_CHARS], skill=prediction.skill))
+            errors.append(ErrorSample(question=question[:QUESTION_CHARS],
+                                      student_answer=prediction.completion.strip()[:ANSWER_CHARS],
+                                      gold_answer=prediction.answer[:ANSWER_CHARS], skill=prediction.skill))
         return OpenEndedState(**self.common_state(), errors=tuple(errors), val_errors=len(wrong),
                               val_questions=len(self.val_predictions), plan_max_chars=self.action_space.max_length)
 

@@ -111,3 +111,16 @@ def test_an_llm_engine_takes_a_prose_plan_as_its_prompt():
         assert info[INFO_ROUND].accepted_by_skill == {"sub": 10}
     finally:
         env.close()
+
+
+def test_errors_in_the_shapes_world_show_the_whole_scene_specification():
+    import json
+
+    env = gymnasium.make("teachenv/OpenEnded-Shapes-v0").unwrapped
+    _, info = env.reset(seed=0)
+    errors = info[INFO_STATE].errors
+    assert errors
+    for error in errors:
+        spec = json.loads(error.question)  # the scene as the teacher writes it back, not cut off
+        assert spec["objects"] and spec["question"]
+    env.close()
