@@ -23,7 +23,7 @@ from pydantic import Field
 from teachenv.core.errors import InvalidActionError
 from teachenv.core.ledger import BUDGET_NAMES
 from teachenv.core.plan import ANY_SKILL, Plan, PlanError
-from teachenv.core.records import DataGenerationAction, Record, TaskExample
+from teachenv.core.records import DataGenerationAction, Record, SkillRequest, TaskExample
 from teachenv.envs.skill_list import MAX_COUNT
 from teachenv.envs.state import RoundState
 from teachenv.envs.teaching_env import TeachingEnv
@@ -59,8 +59,6 @@ class OpenEndedState(RoundState):
         return {s: 1.0 - counts[s] / max(1, len(self.errors)) for s in self.skills}
 
     def to_action(self, counts: np.ndarray) -> Plan:
-        from teachenv.core.records import SkillRequest
-
         return Plan(requests=tuple(SkillRequest(skill=s, count=int(c)) for s, c in zip(self.skills, counts) if c > 0))
 
     def errors_text(self) -> str:
