@@ -37,13 +37,12 @@ from teachenv.core.errors import ConfigError
 from teachenv.core.records import TaskExample, TrainingExample, Verdict
 from teachenv.skills.discovery import SkillDiscoveryConfig
 from teachenv.tasks.base import EvalSplit, GeneratedTask
+from teachenv.tasks.dataset_source import load_source
 from teachenv.tasks.vqa.vqa_scoring import exact_match, first_answer, majority_answer, normalize_answer, vqa_accuracy
 
 if TYPE_CHECKING:
     from teachenv.engines.base import TextBackend
 
-#: Local data files by extension → the ``datasets`` builder that reads them.
-DATA_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 OTHER = "other"
 ALL = "all"
 _BATCH = 4096
@@ -193,79 +192,11 @@ class VQADatasetTask(GeneratedTask):
 
     @cached_property
     def _source(self) -> _Source:
-        import datasets
-        from datasets.exceptions import DatasetsError
-
-        config, source = self.config, self.config.source
-        names = self._split_names
-        image_dir = Path(config.image_root).expanduser() if config.image_root else None
-        path = Path(source).expanduser()
-        single_file = False
-        try:
-            if "{split}" in source:
-                files = {name: Path(source.replace("{split}", name)).expanduser() for name in names.values()}
-                for name, file in files.items():
-                    if not file.is_file():
-                        raise ConfigError(f"task.source={source!r}: the file of split {name!r}, {str(file)!r}, "
-                                          f"does not exist.")
-                loaded = self._load_files(files)
-                image_dir = image_dir or files[config.train_split].parent
-            elif path.is_file():
-                if path.suffix not in DATA_BUILDERS:
-                    raise ConfigError(f"task.source={source!r} is a {path.suffix or 'extension-less'} file; "
-                                      f"data files must end in one of {sorted(DATA_BUILDERS)}.")
-                loaded, single_file = self._load_files({"train": path}), True
-                image_dir = image_dir or path.parent
-            elif path.is_dir():
-                loaded = self._load_directory(path)
-                image_dir = image_dir or path
-            elif path.suffix in DATA_BUILDERS or source.startswith((".", "/", "~")) or source.count("/") > 1:
-                raise ConfigError(f"task.source={source!r} does not exist (a local path, as it is no Hub id "
-                                  f"'owner/name'); check the path.")
-            else:
-                loaded = datasets.load_dataset(source, config.subset)
-        except (OSError, ValueError, DatasetsError) as exc:
-            if isinstance(exc, ConfigError):
-                raise
-            offline = ("The Hub is offline here (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE): "
-                       if datasets.config.HF_HUB_OFFLINE else "")
-            raise ConfigError(
-                f"task.source={source!r} (task.subset={config.subset!r}) could not be loaded with datasets: "
-                f"{type(exc).__name__}: {exc}. {offline}set task.source to a local directory or data file "
-                f"({'/'.join(sorted(DATA_BUILDERS))}), or to a Hub dataset already in the datasets cache.") from exc
-        splits = {}
-        for role, name in names.items():
-            if name not in loaded:
-                hint = (" A single data file holds one split, 'train': write '{split}' in task.source to give one "
-                        "file per split (data/{split}.jsonl)." if single_file else "")
-                raise ConfigError(f"task.{role}_split={name!r} is not a split of task.source={source!r}; its "
-                                  f"splits: {sorted(loaded)}.{hint}")
-            splits[role] = loaded[name]
-        self._check_columns(splits)
-        return _Source(splits=splits, image_dir=image_dir)
-
-    def _load_files(self, files: dict[str, Path]) -> Any:
-        import datasets
-
-        suffixes = {file.suffix for file in files.values()}
-        if len(suffixes) != 1 or not suffixes <= DATA_BUILDERS.keys():
-            raise ConfigError(f"task.source={self.config.source!r}: the split files {sorted(map(str, files.values()))} "
-                              f"must share one extension of {sorted(DATA_BUILDERS)}.")
-        builder = DATA_BUILDERS[suffixes.pop()]
-        return datasets.load_dataset(builder, data_files={name: str(file) for name, file in files.items()})
-
-    def _load_directory(self, path: Path) -> Any:
-        """``<split>.<ext>`` files read by their builder (so that an image folder beside them is not
-        mistaken for the data), a ``save_to_disk`` folder, or whatever ``load_dataset`` makes of it."""
-        import datasets
-
-        if (path / "dataset_dict.json").is_file():
-            return datasets.load_from_disk(str(path))
-        for suffix in DATA_BUILDERS:
-            files = {name: path / f"{name}{suffix}" for name in self._split_names.values()}
-            if all(file.is_file() for file in files.values()):
-                return self._load_files(files)
-        return datasets.load_dataset(str(path), self.config.subset)
+        config = self.config
+        loaded = load_source(config.source, config.subset, self._split_names)
+        self._check_columns(loaded.splits)
+        image_dir = Path(config.image_root).expanduser() if config.image_root else loaded.data_dir
+        return _Source(splits=loaded.splits, image_dir=image_dir)
 
     def _check_columns(self, splits: dict[str, Any]) -> None:
         config = self.config
