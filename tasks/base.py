@@ -9,7 +9,7 @@ answers are the same). It knows nothing about models, training or engines.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -53,6 +53,16 @@ class Task(ABC):
         """Credit in [0, 1] for the completion: 1.0 / 0.0 from ``score`` unless the task gives partial
         credit (VQA accuracy). Per-skill accuracy is the mean credit."""
         return 1.0 if self.score(example, completion) else 0.0
+
+    def credit_many(self, examples: Sequence[TaskExample], completions: Sequence[str]) -> list[float]:
+        """``credit`` of many completions at once (a task with an expensive checker grades them in parallel)."""
+        return [self.credit(e, c) for e, c in zip(examples, completions, strict=True)]
+
+    @property
+    def prompt_style(self) -> Literal["plain", "chat"]:
+        """How the student reads ``prompt``: as plain text, or as the user turn of its chat template (in
+        training and evaluation alike)."""
+        return "plain"
 
     @abstractmethod
     def verify(self, candidate: TrainingExample) -> Verdict:

@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -39,9 +39,6 @@ from teachenv.skills.discovery import SkillDiscoveryConfig
 from teachenv.tasks.base import EvalSplit, GeneratedTask
 from teachenv.tasks.dataset_source import load_source
 from teachenv.tasks.vqa.vqa_scoring import exact_match, first_answer, majority_answer, normalize_answer, vqa_accuracy
-
-if TYPE_CHECKING:
-    from teachenv.engines.base import TextBackend
 
 OTHER = "other"
 ALL = "all"
@@ -248,7 +245,7 @@ class VQADatasetTask(GeneratedTask):
     def _discovered_skills(self) -> _Skills:
         """Skills of the validation and test questions and of a fixed sample of ``skills_train_rows`` training
         rows, from ``teachenv.skills`` in one discovery (so all share its categories); no image is read."""
-        from teachenv.skills import discover_skills
+        from teachenv.skills.discovery import discover_skills_with
 
         config, selection = self.config, self._selection
         trainable = selection.trainable
@@ -260,12 +257,7 @@ class VQADatasetTask(GeneratedTask):
         questions = {role: self._questions(role, [r for o, r in rows if o == role]) for role in self._split_names}
         examples = [TaskExample(id=self._id(role, row), skill=ALL, prompt=questions[role][row], answer="")
                     for role, row in rows]
-        backend = self._skills_backend() if config.skills.source == "llm" else None
-        try:
-            mapping = discover_skills(examples, config.skills, backend=backend)
-        finally:
-            if backend is not None:
-                backend.close()
+        mapping = discover_skills_with(examples, config.skills, config.skills_teacher, self)
         of_row = {role: [""] * len(dataset) for role, dataset in self._source.splits.items()}
         fine: dict[str, Counter[str]] = defaultdict(Counter)
         for (role, row), example in zip(rows, examples, strict=True):
@@ -280,15 +272,6 @@ class VQADatasetTask(GeneratedTask):
         column = self.config.question_column
         texts = self._source.splits[role].select_columns([column]).select(rows)[column] if rows else []
         return {row: str(text).strip() for row, text in zip(rows, texts, strict=True)}
-
-    def _skills_backend(self) -> TextBackend:
-        """The ``skills_teacher`` backend, built as ``agent.teacher`` is (``teachenv.envs.build``)."""
-        from teachenv.core import registry
-        from teachenv.core.config import component_options
-
-        spec = self.config.skills_teacher
-        backend_cls: type[TextBackend] = registry.backends.get(spec.name)
-        return backend_cls.from_config(component_options(spec, backend_cls, path="task.skills_teacher"), self)
 
     @property
     def skills(self) -> tuple[str, ...]:

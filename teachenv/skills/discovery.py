@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from teachenv.core.config import BackendSpec
 from teachenv.core.errors import ConfigError
 from teachenv.core.ledger import CostLedger
 from teachenv.core.records import TaskExample
@@ -78,3 +79,23 @@ def _from_file(examples: Sequence[TaskExample], config: SkillDiscoveryConfig) ->
     labels = {i: shipped.labels[i] for i in assignments if i in shipped.labels}
     return SkillMapping(source="file", categories=categories, assignments=assignments, labels=labels,
                         key=shipped.key)
+
+
+def discover_skills_with(examples: Sequence[TaskExample], config: SkillDiscoveryConfig, teacher: BackendSpec | None,
+                         task: Any, path: str = "task.skills_teacher") -> SkillMapping:
+    """``discover_skills`` for a task's config: for the ``llm`` source the ``teacher`` backend spec is built
+    (through the registry, as ``agent.teacher`` is), used and closed; ``path`` names it in errors."""
+    if config.source != "llm":
+        return discover_skills(examples, config)
+    if teacher is None:
+        raise ConfigError(f"{path} is not set: skills.source='llm' needs a teacher model to label the questions "
+                          f"(e.g. {path}: {{name: openai, model: ..., base_url: ...}}).")
+    from teachenv.core import registry
+    from teachenv.core.config import component_options
+
+    backend_cls: type[TextBackend] = registry.backends.get(teacher.name)
+    backend = backend_cls.from_config(component_options(teacher, backend_cls, path=path), task)
+    try:
+        return discover_skills(examples, config, backend=backend)
+    finally:
+        backend.close()

@@ -15,13 +15,13 @@ from teachenv.tasks.base import EvalSplit, Task
 
 def grade_split(backend: TextBackend, task: Task, split: EvalSplit, examples: Sequence[TaskExample],
                 max_new_tokens: int) -> tuple[EvalReport, list[GradedPrediction]]:
-    """Greedy answers to ``examples``, graded by ``task.score``; one SkillReport per ``task.skills``."""
+    """Greedy answers to ``examples``, graded by ``task.credit_many``; one SkillReport per ``task.skills``."""
     prompts = [task.prompt(e) for e in examples]
     results = backend.generate([GenerationRequest(prompt=p, max_new_tokens=max_new_tokens, image=e.image)
                                 for e, p in zip(examples, prompts, strict=True)])
     predictions = []
-    for example, prompt, result in zip(examples, prompts, results, strict=True):
-        credit = task.credit(example, result.text)
+    credits = task.credit_many(examples, [r.text for r in results])
+    for example, prompt, result, credit in zip(examples, prompts, results, credits, strict=True):
         predictions.append(GradedPrediction(example_id=example.id, skill=example.skill, prompt=prompt,
                                             completion=result.text, answer=example.answer,
                                             correct=credit >= 1.0, credit=credit))

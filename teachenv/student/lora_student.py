@@ -133,7 +133,8 @@ class LoRAStudent(Student):
         from teachenv.engines.transformers_backend import TransformersBackend
 
         return TransformersBackend(self.model, self.tokenizer, batch_size=self.config.eval.batch_size,
-                                   model_name=self.config.model)
+                                   model_name=self.config.model,
+                                   prompt_format="chat-template" if self.task.prompt_style == "chat" else "raw")
 
     def _lora_targets(self) -> list[str] | str:
         return self.config.lora.target_modules
@@ -142,10 +143,11 @@ class LoRAStudent(Student):
         """TRL prompt-completion rows (the loss is on the completion; TRL appends eos)."""
         import datasets
 
-        return datasets.Dataset.from_dict({
-            "prompt": [self.task.prompt(r.example) for r in rows],
-            "completion": [r.completion for r in rows],
-        })
+        prompts, completions = [self.task.prompt(r.example) for r in rows], [r.completion for r in rows]
+        if self.task.prompt_style == "chat":  # TRL's conversational form: the model's chat template renders it
+            prompts = [[{"role": "user", "content": p}] for p in prompts]
+            completions = [[{"role": "assistant", "content": c}] for c in completions]
+        return datasets.Dataset.from_dict({"prompt": prompts, "completion": completions})
 
     # -- internals -----------------------------------------------------------------------------
 

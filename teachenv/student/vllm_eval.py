@@ -5,7 +5,8 @@ first evaluation, and serves the current LoRA adapter through it: each adapter v
 once into its own directory under a private temporary folder (a version that has not changed since
 the last save is reused), and ``VLLMBackend.use_adapter`` gives every new version a fresh LoRA id,
 so vLLM never answers with a previous round's weights. Prompts are the task's raw prompts
-(``chat=False``), answered greedily and graded by ``grade_split`` like the transformers path.
+(``chat=False``), or its user turn in the model's chat template for a task whose
+``prompt_style`` is ``chat``, answered greedily and graded by ``grade_split`` like the transformers path.
 
 What vLLM loads as the base model: a Hugging Face id or local path as given; the tiny student's
 cached build directory (``tiny_model.tiny_student_path``); an untrained tiny recipe (plumbing, never
@@ -108,7 +109,7 @@ class StudentVLLMEval:
                 max_lora_rank=lora_rank_slot(max(self.config.lora.r, options.max_lora_rank)),
                 enable_sleep_mode=options.enable_sleep_mode,
                 enforce_eager=options.enforce_eager,
-                chat=False,
+                chat=self.task.prompt_style == "chat",
             ))
         return self.backend
 
