@@ -9,3 +9,5 @@ from teachenv.core.registry import tasks as _tasks
 _tasks.register("arith", "teachenv.tasks.arith.task:ArithTask")
 _tasks.register("shapes", "teachenv.tasks.vqa.shapes:ShapesTask")
 _tasks.register("vqa", "teachenv.tasks.vqa.dataset_task:VQADatasetTask")
+_tasks.register("gsm8k", "teachenv.tasks.math.gsm8k:GSM8KTask")
+_tasks.register("math", "teachenv.tasks.math.hendrycks:MATHTask")

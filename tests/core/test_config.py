@@ -65,7 +65,7 @@ def test_unknown_task_name_suggests_the_closest_and_names_the_field():
     with pytest.raises(ConfigError) as info:
         validate_config({"task": {"name": "arth"}})
     assert "task.name" in str(info.value)
-    assert "Did you mean 'arith'?" in str(info.value)
+    assert "Did you mean 'arith'" in str(info.value)
 
 
 def test_unknown_engine_name_names_the_field_and_lists_the_available():
