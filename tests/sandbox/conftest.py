@@ -1,0 +1,61 @@
+"""Fixtures of the sandbox tests: a hard per-test time limit, the isolated mode or a skip, and
+a check that no process of a run survives it."""
+
+from __future__ import annotations
+
+import signal
+
+import psutil
+import pytest
+
+from teachenv.sandbox import SandboxConfig, probe
+
+HARD_LIMIT_S = 60  # per test; every sandbox run in these tests has a far shorter wall clock
+
+
+@pytest.fixture(autouse=True)
+def hard_time_limit():
+    """Fail (never hang) a test that runs past HARD_LIMIT_S, whatever it is blocked on."""
+
+    def on_alarm(signum, frame):
+        pytest.fail(f"the test ran past its hard limit of {HARD_LIMIT_S} s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, HARD_LIMIT_S)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(scope="session")
+def isolated() -> None:
+    """Skip unless OS isolation works here (it does as root with util-linux, as in CI)."""
+    report = probe.probe_isolation(probe.resolve_python(None))
+    if not report.available:
+        pytest.skip(f"OS isolation unavailable: {report.reason}")
+
+
+@pytest.fixture
+def tight() -> SandboxConfig:
+    """Small limits for hostile programs: they hit a limit fast, and a slow CI machine still passes."""
+    return SandboxConfig(
+        cpu_seconds=2, wall_seconds=5, memory_mb=256, max_processes=32, max_file_mb=8, tmpfs_mb=16,
+        tmpfs_inodes=512, max_output_bytes=4096, item_seconds=1,
+    )
+
+
+@pytest.fixture
+def processes_of():
+    """Processes on this machine running as a given uid (a sandbox's uid is fresh per run)."""
+
+    def find(uid: int) -> list[psutil.Process]:
+        found = []
+        for process in psutil.process_iter(["uids"]):
+            uids = process.info.get("uids")
+            if uids is not None and uid in (uids.real, uids.effective, uids.saved):
+                found.append(process)
+        return found
+
+    return find
