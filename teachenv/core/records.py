@@ -66,6 +66,8 @@ RejectionReason = Literal[
     "over-budget",  # generated beyond the round's cap or the episode's example budget
     "disagreement",  # independent teacher samples did not agree on the answer
     "teacher-error",  # the teacher's call failed (after its retries): nothing to read
+    "tests-fail",  # a code example's reference solution fails its own tests in the sandbox
+    "trivial-tests",  # a code example's tests pass on an empty body (they test nothing)
 ]
 
 

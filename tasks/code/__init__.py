@@ -1,0 +1,1 @@
+"""Code tasks: the student writes Python, graded by executing it against tests in ``teachenv.sandbox``."""

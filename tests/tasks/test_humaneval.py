@@ -1,0 +1,82 @@
+"""HumanEval graded by execution in the sandbox: every canonical solution passes, every empty body
+fails, teacher examples are checked against their own tests, and pass@k is unbiased."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from teachenv.core.records import TaskExample, TrainingExample
+from teachenv.sandbox import probe_isolation
+from teachenv.sandbox.probe import resolve_python
+from teachenv.tasks.code.execution import pass_at_k, truncate
+from teachenv.tasks.code.humaneval import HumanEvalConfig, HumanEvalTask
+
+
+@pytest.fixture(scope="module")
+def task():
+    return HumanEvalTask()
+
+
+def test_validation_and_test_split_the_164_problems(task):
+    val, test = task.load("val"), task.load("test")
+    assert len(val) == 64 and len(test) == 100
+    assert not {e.id for e in val} & {e.id for e in test}
+    assert HumanEvalTask(HumanEvalConfig(seed=1)).load("val") != val
+
+
+def test_every_canonical_solution_passes_and_every_empty_body_fails(task):
+    problems = task.load("val") + task.load("test")
+    start = time.perf_counter()
+    canonical = task.credit_many(problems, [e.answer for e in problems])
+    empty = task.credit_many(problems, ["    pass\n"] * len(problems))
+    seconds = time.perf_counter() - start
+    print(f"\nHumanEval: 164 canonical + 164 empty bodies graded in {seconds:.2f} s")
+    assert sum(canonical) == 164 and sum(empty) == 0
+
+
+def test_a_completion_is_cut_to_one_body_and_a_hostile_one_is_contained(task):
+    example = task.load("test")[0]
+    extra = example.answer + "\ndef helper():\n    while True:\n        pass\n\nprint('x')\n"
+    assert truncate(extra) == example.answer
+    looping = "    while True:\n        pass\n"
+    start = time.perf_counter()
+    assert task.credit_many([example, example], [looping, example.answer]) == [0.0, 1.0]
+    assert time.perf_counter() - start < 30
+
+
+def _teacher_example(body: str, tests: tuple[str, ...]) -> TrainingExample:
+    prompt = 'def add3(x):\n    """Return x plus 3."""\n'
+    example = TaskExample(id="llm/add3", skill="all", prompt=prompt, answer=body, tests=tests)
+    return TrainingExample(example=example, completion=body, origin="llm")
+
+
+def test_teacher_examples_count_only_with_passing_non_trivial_tests(task):
+    good = _teacher_example("    return x + 3\n", ("assert add3(1) == 4\nassert add3(-3) == 0\n",))
+    wrong = _teacher_example("    return x + 2\n", ("assert add3(1) == 4\n",))
+    trivial = _teacher_example("    return x + 3\n", ("assert True\n",))
+    untested = _teacher_example("    return x + 3\n", ())
+    verdicts = task.verify_many([good, wrong, trivial, untested])
+    assert [v.accepted for v in verdicts] == [True, False, False, False]
+    assert [v.reason for v in verdicts[1:]] == ["tests-fail", "trivial-tests", "unparseable"]
+    assert task.verify(good).accepted
+
+
+def test_pass_at_k_is_the_unbiased_estimator():
+    assert pass_at_k(5, 0, 1) == 0.0 and pass_at_k(5, 5, 3) == 1.0
+    assert pass_at_k(5, 1, 1) == pytest.approx(0.2)
+    assert pass_at_k(10, 3, 2) == pytest.approx(1 - (7 * 6) / (10 * 9))
+    assert pass_at_k(4, 2, 4) == 1.0
+    with pytest.raises(ValueError):
+        pass_at_k(3, 4, 1)
+
+
+def test_grading_runs_with_every_isolation_layer_where_namespaces_work():
+    report = probe_isolation(resolve_python(None))
+    if not report.available:
+        pytest.skip(f"no namespaces here: {report.reason}")
+    from teachenv.sandbox import run_batch
+
+    result = run_batch([("x = 1", ("assert x == 1",))])
+    assert result.mode == "isolated" and result.isolation.complete
