@@ -1,0 +1,69 @@
+"""MBPP on a small local fixture in the sanitized set's shape: loading, prompts, grading by execution,
+verification, and one environment round with the plumbing student."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium
+import numpy as np
+import pytest
+
+import teachenv  # noqa: F401  (registers the ids)
+from teachenv.core.config import apply_overrides
+from teachenv.envs.defaults import CHEAP_DEFAULTS
+from teachenv.envs.teaching_env import INFO_ROUND
+from teachenv.tasks.code.mbpp import MBPPConfig, MBPPTask, program_of
+
+
+def row(i: int) -> dict:
+    return {"task_id": i, "prompt": f"Write a function that adds {i} to a number.",
+            "code": f"def add_{i}(x):\n    return x + {i}", "test_imports": [],
+            "test_list": [f"assert add_{i}(1) == {1 + i}", f"assert add_{i}(-{i}) == 0"]}
+
+
+@pytest.fixture
+def mbpp_dir(tmp_path):
+    for split, ids in (("train", range(1, 9)), ("validation", range(20, 24)), ("test", range(30, 36))):
+        rows = [row(i) for i in ids]
+        if split == "train":
+            rows.append({"task_id": 99, "prompt": "Broken row", "code": "", "test_imports": [], "test_list": []})
+        (tmp_path / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return tmp_path
+
+
+def test_splits_prompts_and_bad_rows(mbpp_dir):
+    task = MBPPTask(MBPPConfig(source=str(mbpp_dir), subset=None))
+    assert len(task.load("val")) == 4 and len(task.load("test")) == 6
+    assert task.skipped == [("train[8]", "no description, code or tests")]
+    prompt = task.load("test")[0].prompt
+    assert "adds 30" in prompt and "assert add_30(1) == 31" in prompt
+
+
+def test_reference_code_passes_and_wrong_code_fails_by_execution(mbpp_dir):
+    task = MBPPTask(MBPPConfig(source=str(mbpp_dir), subset=None))
+    test = task.load("test")
+    completions = [e.answer for e in test]
+    completions[1] = "def add_31(x):\n    return x + 30\n"
+    completions[2] = test[2].answer + "\nassert False\nprint('demo')\n"  # top-level code after the function is cut
+    assert task.credit_many(test, completions) == [1.0, 0.0, 1.0, 1.0, 1.0, 1.0]
+    assert program_of("def f():\n    return 1\nprint(f())\n") == "def f():\n    return 1"
+
+
+def test_training_rows_are_handed_out_and_verified(mbpp_dir):
+    task = MBPPTask(MBPPConfig(source=str(mbpp_dir), subset=None))
+    rows = task.generate("all", 3, np.random.default_rng(0))
+    assert len(rows) == 3 and all(task.verify(r).accepted for r in rows)
+    broken = rows[0].model_copy(update={"completion": "def nothing():\n    pass\n"})
+    assert task.verify(broken).reason == "tests-fail"
+
+
+def test_an_environment_round_grades_the_students_code_in_the_sandbox(mbpp_dir):
+    config = apply_overrides(CHEAP_DEFAULTS, ["task={name: mbpp, source: '%s', subset: null}" % mbpp_dir,
+                                              "student.eval.max_new_tokens=8", "env.max_per_skill=4"])
+    env = gymnasium.make("teachenv/SkillList-v0", config=config).unwrapped
+    _, info = env.reset(seed=0)
+    assert info[INFO_ROUND].val.accuracy == 0.0  # an untrained model writes no passing program
+    _, _, _, _, info = env.step(np.array([4]))
+    assert info[INFO_ROUND].examples_accepted == 4
+    env.close()
