@@ -54,6 +54,10 @@ class Task(ABC):
         credit (VQA accuracy). Per-skill accuracy is the mean credit."""
         return 1.0 if self.score(example, completion) else 0.0
 
+    def verify_many(self, candidates: Sequence[TrainingExample]) -> list[Verdict]:
+        """``verify`` of many candidates at once (a code task runs them in one batched sandbox run)."""
+        return [self.verify(c) for c in candidates]
+
     def credit_many(self, examples: Sequence[TaskExample], completions: Sequence[str]) -> list[float]:
         """``credit`` of many completions at once (a task with an expensive checker grades them in parallel)."""
         return [self.credit(e, c) for e, c in zip(examples, completions, strict=True)]

@@ -106,10 +106,19 @@ class MBPPTask(GeneratedTask):
         return next((e.answer for e in self._splits["train"] if e.prompt == question), None)
 
     def verify(self, candidate: TrainingExample) -> Verdict:
-        """The completion must pass the example's tests in the sandbox."""
-        if not candidate.example.tests:
-            return Verdict(accepted=False, reason="unparseable", detail="the example carries no tests")
-        result = run_solutions([program_of(candidate.completion)], [candidate.example.tests], self.config.sandbox)[0]
-        if result.status != "passed":
-            return Verdict(accepted=False, reason="tests-fail", detail=f"{result.status}: {result.error or ''}"[:300])
-        return Verdict(accepted=True)
+        return self.verify_many([candidate])[0]
+
+    def verify_many(self, candidates: Sequence[TrainingExample]) -> list[Verdict]:
+        """Each completion must pass its example's tests; all run in one batched sandbox run."""
+        tested = [c for c in candidates if c.example.tests]
+        results = iter(run_solutions([program_of(c.completion) for c in tested], [c.example.tests for c in tested],
+                                     self.config.sandbox))
+        verdicts = []
+        for candidate in candidates:
+            if not candidate.example.tests:
+                verdicts.append(Verdict(accepted=False, reason="unparseable", detail="the example carries no tests"))
+                continue
+            result = next(results)
+            verdicts.append(Verdict(accepted=True) if result.status == "passed" else Verdict(
+                accepted=False, reason="tests-fail", detail=f"{result.status}: {result.error or ''}"[:300]))
+        return verdicts

@@ -30,11 +30,13 @@ class Verifier:
         """Split candidates into accepted and rejected; candidates past ``limit`` are 'over-budget'."""
         accepted: list[TrainingExample] = []
         rejected: list[RejectedExample] = []
+        checked = list(candidates if limit is None else candidates[:limit])
+        verdicts = self.task.verify_many(checked) if checked else []  # one batch: code runs in one sandbox
         for index, candidate in enumerate(candidates):
-            if limit is not None and index >= limit:
+            if index >= len(checked):
                 rejected.append(RejectedExample(candidate=candidate, reason="over-budget"))
                 continue
-            verdict = self.task.verify(candidate)
+            verdict = verdicts[index]
             if not verdict.accepted:
                 rejected.append(RejectedExample(candidate=candidate, reason=verdict.reason or "wrong-answer",
                                                 detail=verdict.detail))
