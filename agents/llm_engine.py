@@ -65,6 +65,7 @@ class LLMEngineConfig(BaseModel):
 class ExampleItem(BaseModel):
     question: str = Field(min_length=1)
     answer: str = Field(min_length=1)
+    tests: list[str] = Field(default_factory=list, description="Test code, for tasks graded by execution.")
 
 
 class ExamplesReply(BaseModel):
@@ -137,6 +138,9 @@ class LLMDataEngine(DataEngine):
             for index, item in enumerate(reply.value.examples):
                 skill = getattr(item, "skill", request.skill)
                 candidate = with_params(self.task.candidate(skill, item.question, item.answer, ORIGIN), request.params)
+                if item.tests and self.task.needs_tests:
+                    candidate = candidate.model_copy(update={"example": candidate.example.model_copy(
+                        update={"tests": tuple(t for t in item.tests if t.strip())})})
                 if skill not in self.task.skills:
                     rejected.append(RejectedExample(candidate=candidate, reason="unknown-skill",
                                                     detail=f"the skills are {list(self.task.skills)}"))
@@ -180,9 +184,12 @@ class LLMDataEngine(DataEngine):
         if avoid:
             lines.append("Already generated (write different ones):")
             lines.extend(f"- {q}" for q in avoid)
-        lines.append('Reply with a JSON object {"examples": [{"question": "...", "answer": "..."}, ...]} holding '
+        lines.append('Reply with a JSON object {"examples": [{"question": "...", "answer": "..."'
+                     + (', "tests": ["assert ...", ...]' if self.task.needs_tests else "") + '}, ...]} holding '
                      f"exactly {count} varied, correct examples of this skill, each question in the task's format "
-                     "and each answer as the student should write it.")
+                     "and each answer as the student should write it"
+                     + (" (a reference solution), with tests that the solution passes and an empty function body "
+                        "fails" if self.task.needs_tests else "") + ".")
         return GenerationRequest(prompt="\n".join(lines), system=SYSTEM, json_schema=EXAMPLES_SCHEMA,
                                  schema_name="training_examples", temperature=self.config.temperature,
                                  top_p=self.config.top_p, max_new_tokens=self.config.max_new_tokens,

@@ -31,6 +31,8 @@ class Task(ABC):
     max_new_tokens: ClassVar[int] = 64
     #: What a question holds: "text", or "image" (every example carries ``image``; a vision student answers).
     modality: ClassVar[Literal["text", "image"]] = "text"
+    #: Answers are graded by executing tests: a teacher's example must bring its own tests (``TaskExample.tests``).
+    needs_tests: ClassVar[bool] = False
 
     @property
     @abstractmethod

@@ -7,6 +7,7 @@ pass@k's unbiased estimator. It knows no dataset and no model.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 from math import comb
 
@@ -21,6 +22,20 @@ def truncate(completion: str) -> str:
     """The completion up to the first stop sequence: the function body the student wrote."""
     cut = min((i for i in (completion.find(s) for s in STOP_SEQUENCES) if i >= 0), default=len(completion))
     return completion[:cut]
+
+
+def empty_bodies(program: str) -> str | None:
+    """``program`` with every function's body replaced by ``pass`` (docstrings kept): what tests that
+    test something must fail on; None if it does not parse."""
+    try:
+        tree = ast.parse(program)
+    except (SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            docstring = node.body[:1] if ast.get_docstring(node) is not None else []
+            node.body = [*docstring, ast.Pass()]
+    return ast.unparse(tree) + "\n"
 
 
 def run_solutions(programs: Sequence[str], tests: Sequence[Sequence[str]],

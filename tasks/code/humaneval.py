@@ -43,6 +43,7 @@ class HumanEvalTask(Task):
     name: ClassVar[str] = "humaneval"
     Config: ClassVar[type[BaseModel]] = HumanEvalConfig
     max_new_tokens: ClassVar[int] = 384
+    needs_tests: ClassVar[bool] = True
 
     def __init__(self, config: HumanEvalConfig | None = None) -> None:
         self.config = config or HumanEvalConfig()

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from teachenv.core.records import TaskExample, TrainingExample, Verdict
 from teachenv.sandbox import SandboxConfig
 from teachenv.tasks.base import EvalSplit, GeneratedTask
-from teachenv.tasks.code.execution import run_solutions
+from teachenv.tasks.code.execution import empty_bodies, run_solutions
 from teachenv.tasks.dataset_source import load_source
 
 logger = logging.getLogger("teachenv")
@@ -52,6 +52,7 @@ class MBPPTask(GeneratedTask):
     name: ClassVar[str] = "mbpp"
     Config: ClassVar[type[BaseModel]] = MBPPConfig
     max_new_tokens: ClassVar[int] = 384
+    needs_tests: ClassVar[bool] = True
 
     def __init__(self, config: MBPPConfig | None = None) -> None:
         self.config = config or MBPPConfig()
@@ -109,16 +110,29 @@ class MBPPTask(GeneratedTask):
         return self.verify_many([candidate])[0]
 
     def verify_many(self, candidates: Sequence[TrainingExample]) -> list[Verdict]:
-        """Each completion must pass its example's tests; all run in one batched sandbox run."""
-        tested = [c for c in candidates if c.example.tests]
-        results = iter(run_solutions([program_of(c.completion) for c in tested], [c.example.tests for c in tested],
-                                     self.config.sandbox))
-        verdicts = []
-        for candidate in candidates:
+        """Each completion must pass its example's tests, and the tests must fail when every function body is
+        emptied (else they test nothing); all run in one batched sandbox run."""
+        verdicts: list[Verdict | None] = [None] * len(candidates)
+        programs, tests, runnable = [], [], []
+        for i, candidate in enumerate(candidates):
+            program = program_of(candidate.completion)
+            empty = empty_bodies(program)
             if not candidate.example.tests:
-                verdicts.append(Verdict(accepted=False, reason="unparseable", detail="the example carries no tests"))
-                continue
-            result = next(results)
-            verdicts.append(Verdict(accepted=True) if result.status == "passed" else Verdict(
-                accepted=False, reason="tests-fail", detail=f"{result.status}: {result.error or ''}"[:300]))
-        return verdicts
+                verdicts[i] = Verdict(accepted=False, reason="unparseable", detail="the example carries no tests")
+            elif empty is None:
+                verdicts[i] = Verdict(accepted=False, reason="tests-fail", detail="the solution is not valid Python")
+            else:
+                runnable.append(i)
+                programs += [program, empty]
+                tests += [candidate.example.tests] * 2
+        results = run_solutions(programs, tests, self.config.sandbox)
+        for k, i in enumerate(runnable):
+            solution, empty = results[2 * k], results[2 * k + 1]
+            if solution.status != "passed":
+                verdicts[i] = Verdict(accepted=False, reason="tests-fail",
+                                      detail=f"{solution.status}: {solution.error or ''}"[:300])
+            elif empty.status == "passed":
+                verdicts[i] = Verdict(accepted=False, reason="trivial-tests", detail="the tests pass on empty bodies")
+            else:
+                verdicts[i] = Verdict(accepted=True)
+        return verdicts  # type: ignore[return-value]

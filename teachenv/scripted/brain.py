@@ -51,7 +51,7 @@ _QUESTION_LINE = re.compile(r"^\s*Question:\s*(.+?)\s*$", re.MULTILINE)
 #: How many draws per wanted example before giving up on fresh questions (a small world can run out).
 _DRAWS_PER_EXAMPLE = 20
 #: Bumped whenever a reply's content changes, so response caches do not serve an older brain's replies.
-BRAIN_VERSION = 3
+BRAIN_VERSION = 4
 
 TEXT_REPLY = "I am the scripted teacher: ask me for a skill allocation, training examples or an answer."
 
@@ -162,20 +162,20 @@ class ScriptedTeacher:
             return {"examples": []}
         seen = _avoided_questions(prompt)
         params = self._params(skill, prompt)
-        chosen: list[tuple[str, str]] = []
+        chosen: list[tuple[str, str, tuple[str, ...]]] = []
         for _ in range(_DRAWS_PER_EXAMPLE):
             for made in self.task.generate(skill, 2 * (count - len(chosen)), rng, params):
                 question = self.task.teacher_view(made.example)
                 if question not in seen and len(chosen) < count:
                     seen.add(question)
-                    chosen.append((question, made.example.answer))
+                    chosen.append((question, made.example.answer, made.example.tests))
             if len(chosen) >= count:
                 break
         examples = []
-        for question, answer in chosen:
+        for question, answer, tests in chosen:
             if rng.random() < self.wrong_rate:
                 answer = _wrong(answer)
-            examples.append({"question": question, "answer": answer})
+            examples.append({"question": question, "answer": answer, **({"tests": list(tests)} if tests else {})})
         return {"examples": examples}
 
     def _params(self, skill: str, prompt: str) -> dict | None:

@@ -67,3 +67,37 @@ def test_an_environment_round_grades_the_students_code_in_the_sandbox(mbpp_dir):
     _, _, _, _, info = env.step(np.array([4]))
     assert info[INFO_ROUND].examples_accepted == 4
     env.close()
+
+
+def test_tests_that_pass_on_empty_bodies_do_not_count(mbpp_dir):
+    from teachenv.core.records import TaskExample, TrainingExample
+    from teachenv.tasks.code.execution import empty_bodies
+
+    assert empty_bodies('def f(x):\n    """Doc."""\n    return x + 1\n') == 'def f(x):\n    """Doc."""\n    pass\n'
+    assert empty_bodies("def broken(:\n") is None
+    task = MBPPTask(MBPPConfig(source=str(mbpp_dir), subset=None))
+    example = TaskExample(id="llm/f", skill="all", prompt="Return None.", answer="", tests=("assert f() is None",))
+    trivial = TrainingExample(example=example, completion="def f():\n    return None\n", origin="llm")
+    assert task.verify(trivial).reason == "trivial-tests"
+
+
+def test_the_llm_engine_brings_tests_and_the_sandbox_checks_them(mbpp_dir):
+    """The LLM engine against the scripted teacher (which plays MBPP from its training rows): examples come
+    with their tests, right ones are accepted, a wrong one (wrong_rate) fails its tests in the sandbox."""
+    from teachenv.envs.teaching_env import INFO_ROUND
+
+    config = apply_overrides(CHEAP_DEFAULTS, [
+        "task={name: mbpp, source: '%s', subset: null}" % mbpp_dir, "student.eval.max_new_tokens=8",
+        "env.max_per_skill=6", "env.examples_per_round=6", "agent.engine.name=llm", "agent.teacher.name=scripted",
+        "agent.teacher.malformed_rate=0", "agent.teacher.wrong_rate=0.3", "agent.cache.enabled=false",
+        "agent.engine.few_shot=0"])
+    env = gymnasium.make("teachenv/SkillList-v0", config=config).unwrapped
+    try:
+        env.reset(seed=0)
+        _, _, _, _, info = env.step(np.array([6]))
+        result = info[INFO_ROUND]
+        assert result.examples_accepted >= 1
+        # Seeded: 2 of the 6 answers are made wrong, and both fail their own tests.
+        assert result.rejected_by_reason == {"tests-fail": 2} and result.examples_accepted == 4
+    finally:
+        env.close()
