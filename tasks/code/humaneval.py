@@ -25,7 +25,7 @@ from teachenv.core.errors import ConfigError
 from teachenv.core.records import TaskExample, TrainingExample, Verdict
 from teachenv.sandbox import SandboxConfig
 from teachenv.tasks.base import EvalSplit, Task
-from teachenv.tasks.code.execution import run_solutions, truncate
+from teachenv.tasks.code.execution import run_solutions, truncate, verify_solutions
 
 ONE_SKILL = "all"
 #: The body an "empty" solution has: tests that pass on it test nothing.
@@ -99,27 +99,14 @@ class HumanEvalTask(Task):
     def verify_many(self, candidates: Sequence[TrainingExample]) -> list[Verdict]:
         """A reference solution must pass its own tests, and the tests must fail on an empty body."""
         verdicts: list[Verdict | None] = [None] * len(candidates)
-        runnable = []
+        items, known = [], []
         for i, candidate in enumerate(candidates):
-            if candidate.example.skill not in self.skills:
-                verdicts[i] = Verdict(accepted=False, reason="unknown-skill", detail=candidate.example.skill)
-            elif not candidate.example.tests:
-                verdicts[i] = Verdict(accepted=False, reason="unparseable", detail="the example carries no tests")
-            else:
-                runnable.append(i)
-        programs, tests = [], []
-        for i in runnable:
-            example = candidates[i].example
-            programs += [example.prompt + truncate(candidates[i].completion), example.prompt + EMPTY_BODY]
-            tests += [example.tests, example.tests]
-        results = run_solutions(programs, tests, self.config.sandbox)
-        for k, i in enumerate(runnable):
-            reference, empty = results[2 * k], results[2 * k + 1]
-            if reference.status != "passed":
-                verdicts[i] = Verdict(accepted=False, reason="tests-fail",
-                                      detail=f"the reference solution {reference.status}: {reference.error or ''}"[:300])
-            elif empty.status == "passed":
-                verdicts[i] = Verdict(accepted=False, reason="trivial-tests", detail="the tests pass on an empty body")
-            else:
-                verdicts[i] = Verdict(accepted=True)
+            example = candidate.example
+            if example.skill not in self.skills:
+                verdicts[i] = Verdict(accepted=False, reason="unknown-skill", detail=example.skill)
+                continue
+            known.append(i)
+            items.append((example.prompt + truncate(candidate.completion), example.prompt + EMPTY_BODY, example.tests))
+        for i, verdict in zip(known, verify_solutions(items, self.config.sandbox), strict=True):
+            verdicts[i] = verdict
         return verdicts  # type: ignore[return-value]

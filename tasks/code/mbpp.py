@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from teachenv.core.records import TaskExample, TrainingExample, Verdict
 from teachenv.sandbox import SandboxConfig
 from teachenv.tasks.base import EvalSplit, GeneratedTask
-from teachenv.tasks.code.execution import empty_bodies, run_solutions
+from teachenv.tasks.code.execution import empty_bodies, run_solutions, verify_solutions
 from teachenv.tasks.dataset_source import load_source
 
 logger = logging.getLogger("teachenv")
@@ -112,27 +112,8 @@ class MBPPTask(GeneratedTask):
     def verify_many(self, candidates: Sequence[TrainingExample]) -> list[Verdict]:
         """Each completion must pass its example's tests, and the tests must fail when every function body is
         emptied (else they test nothing); all run in one batched sandbox run."""
-        verdicts: list[Verdict | None] = [None] * len(candidates)
-        programs, tests, runnable = [], [], []
-        for i, candidate in enumerate(candidates):
+        items = []
+        for candidate in candidates:
             program = program_of(candidate.completion)
-            empty = empty_bodies(program)
-            if not candidate.example.tests:
-                verdicts[i] = Verdict(accepted=False, reason="unparseable", detail="the example carries no tests")
-            elif empty is None:
-                verdicts[i] = Verdict(accepted=False, reason="tests-fail", detail="the solution is not valid Python")
-            else:
-                runnable.append(i)
-                programs += [program, empty]
-                tests += [candidate.example.tests] * 2
-        results = run_solutions(programs, tests, self.config.sandbox)
-        for k, i in enumerate(runnable):
-            solution, empty = results[2 * k], results[2 * k + 1]
-            if solution.status != "passed":
-                verdicts[i] = Verdict(accepted=False, reason="tests-fail",
-                                      detail=f"{solution.status}: {solution.error or ''}"[:300])
-            elif empty.status == "passed":
-                verdicts[i] = Verdict(accepted=False, reason="trivial-tests", detail="the tests pass on empty bodies")
-            else:
-                verdicts[i] = Verdict(accepted=True)
-        return verdicts  # type: ignore[return-value]
+            items.append((program, empty_bodies(program), candidate.example.tests))
+        return verify_solutions(items, self.config.sandbox)
