@@ -1,0 +1,165 @@
+"""``LiveCodeBenchTask`` (``livecodebench``): contest problems (LeetCode, AtCoder, Codeforces) graded by
+running the student's program on the problem's test cases in the sandbox.
+
+LiveCodeBench's Hub loader is a dataset *script*, which ``datasets`` ≥ 4 no longer runs, so its JSONL
+files are read directly through ``data_files``: by default validation from ``test.jsonl`` (the
+problems of release_v1) and test from ``test2.jsonl`` (those release_v2 added: later contests, so
+the splits are disjoint by date), both configurable (DataEnvGym uses release_v1 / v2 alike). Test
+cases: ``public_test_cases`` (JSON) and ``private_test_cases`` (JSON, or base64 + zlib + pickle of
+JSON — unpickled with every class lookup refused, so no code runs). ``stdin`` problems run the
+program with the input on stdin and compare the printed tokens; ``functional`` (LeetCode) problems
+call ``Solution().<func_name>`` on the JSON arguments. Skills: the difficulty (or the platform). Rows
+without tests are skipped and reported. It knows nothing of models or engines.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import pickle
+import zlib
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from teachenv.core.errors import ConfigError
+from teachenv.core.records import TaskExample, TrainingExample, Verdict
+from teachenv.sandbox import SandboxConfig
+from teachenv.tasks.base import EvalSplit, Task
+from teachenv.tasks.code.execution import run_solutions
+
+logger = logging.getLogger("teachenv")
+HUB_FILES = "hf://datasets/livecodebench/code_generation_lite/"
+#: Test cases run per problem (the slowest problems have hundreds).
+MAX_TESTS = 20
+
+
+class LiveCodeBenchConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    val_files: tuple[str, ...] = Field((HUB_FILES + "test.jsonl",), description="JSONL files of validation problems.")
+    test_files: tuple[str, ...] = Field((HUB_FILES + "test2.jsonl",), description="JSONL files of test problems.")
+    skill_by: Literal["difficulty", "platform"] = "difficulty"
+    max_tests: int = Field(MAX_TESTS, ge=1, description="Test cases run per problem (public first).")
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig, description="Limits of the runs that grade.")
+
+
+class _NoClasses(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a dataset")
+
+
+def decode_cases(text: str) -> list[dict]:
+    """Test cases from JSON, or from base64 + zlib + pickle of JSON (no class is ever loaded)."""
+    try:
+        return list(json.loads(text))
+    except json.JSONDecodeError:
+        raw = _NoClasses(io.BytesIO(zlib.decompress(base64.b64decode(text)))).load()
+        return list(json.loads(raw))
+
+
+def stdin_test(case: dict) -> str:
+    return (f"import io as _io, sys as _sys\n_saved = (_sys.stdin, _sys.stdout)\n"
+            f"_sys.stdin, _sys.stdout = _io.StringIO({case['input']!r}), _io.StringIO()\n"
+            "try:\n    try:\n        exec(compile(__solution__, '<solution>', 'exec'), {'__name__': '__main__'})\n"
+            "    except SystemExit:\n        pass\n    _printed = _sys.stdout.getvalue()\n"
+            "finally:\n    _sys.stdin, _sys.stdout = _saved\n"
+            f"assert _printed.split() == {case['output']!r}.split(), 'wrong output'\n")
+
+
+def functional_test(case: dict, func_name: str) -> str:
+    return (f"import json as _json\n_args = [_json.loads(line) for line in {case['input']!r}.splitlines() if line.strip()]\n"
+            f"exec(compile(__solution__, '<solution>', 'exec'), globals())\n"
+            f"assert Solution().{func_name}(*_args) == _json.loads({case['output']!r}), 'wrong output'\n")
+
+
+class LiveCodeBenchTask(Task):
+    name: ClassVar[str] = "livecodebench"
+    Config: ClassVar[type[BaseModel]] = LiveCodeBenchConfig
+    max_new_tokens: ClassVar[int] = 1024
+    needs_tests: ClassVar[bool] = True
+
+    def __init__(self, config: LiveCodeBenchConfig | None = None) -> None:
+        self.config = config or LiveCodeBenchConfig()
+        #: (row, reason) of every row skipped while loading.
+        self.skipped: list[tuple[str, str]] = []
+
+    @cached_property
+    def _splits(self) -> dict[str, list[TaskExample]]:
+        import datasets
+
+        files = {"val": list(self.config.val_files), "test": list(self.config.test_files)}
+        try:
+            loaded = datasets.load_dataset("json", data_files=files)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"task.val_files / task.test_files could not be read ({type(exc).__name__}: {exc}); "
+                              "point them at local copies of LiveCodeBench's JSONL files when offline.") from exc
+        splits = {role: [e for i, raw in enumerate(loaded[role]) if (e := self._example(raw, f"{role}[{i}]"))]
+                  for role in files}
+        if self.skipped:
+            logger.warning("livecodebench: skipped %d row(s): %s", len(self.skipped),
+                           "; ".join(f"{r}: {why}" for r, why in self.skipped[:5]))
+        return splits
+
+    def _example(self, raw: dict[str, Any], row: str) -> TaskExample | None:
+        try:
+            cases = decode_cases(raw.get("public_test_cases") or "[]")
+            cases += decode_cases(raw.get("private_test_cases") or "[]")
+        except (ValueError, TypeError, zlib.error, pickle.UnpicklingError) as exc:
+            self.skipped.append((row, f"unreadable test cases: {exc}"))
+            return None
+        if not cases:
+            self.skipped.append((row, "no test cases"))
+            return None
+        metadata = json.loads(raw.get("metadata") or "{}")
+        cases = cases[: self.config.max_tests]
+        if cases[0].get("testtype") == "functional":
+            func = metadata.get("func_name")
+            if not func:
+                self.skipped.append((row, "a functional problem without metadata.func_name"))
+                return None
+            tests = tuple(functional_test(c, func) for c in cases)
+        else:
+            tests = tuple(stdin_test(c) for c in cases)
+        starter = (raw.get("starter_code") or "").strip()
+        prompt = (f"{raw.get('question_content', '').strip()}\n\n"
+                  + (f"Complete this code:\n{starter}\n" if starter else "Read the input from stdin and print the answer.\n"))
+        skill = str(raw.get(self.config.skill_by) or "unknown")
+        return TaskExample(id=f"lcb/{raw.get('question_id', row)}", skill=skill, prompt=prompt, answer="", tests=tests,
+                           params={"platform": str(raw.get("platform", ""))})
+
+    @cached_property
+    def skills(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(sorted({e.skill for split in self._splits.values() for e in split}))
+
+    def load(self, split: EvalSplit) -> list[TaskExample]:
+        return list(self._splits[split])
+
+    def credit_many(self, examples: Sequence[TaskExample], completions: Sequence[str]) -> list[float]:
+        programs = [f"__solution__ = {extract_code(c)!r}\n" for c in completions]
+        results = run_solutions(programs, [e.tests for e in examples], self.config.sandbox)
+        return [1.0 if r.status == "passed" else 0.0 for r in results]
+
+    def score(self, example: TaskExample, completion: str) -> bool:
+        return self.credit_many([example], [completion])[0] == 1.0
+
+    def seed_examples(self, skill: str, count: int, rng: np.random.Generator) -> list[TaskExample]:
+        return []  # no training split: showing validation or test problems would leak them
+
+    def verify(self, candidate: TrainingExample) -> Verdict:
+        ok = bool(candidate.example.tests) and self.credit_many([candidate.example], [candidate.completion])[0] == 1.0
+        return Verdict(accepted=True) if ok else Verdict(accepted=False, reason="tests-fail",
+                                                         detail="the solution fails the example's test cases")
+
+
+def extract_code(completion: str) -> str:
+    """The code of a completion: the last fenced ```python block if there is one, else the whole text."""
+    if "```" not in completion:
+        return completion
+    blocks = completion.split("```")[1::2]
+    code = blocks[-1] if blocks else completion
+    return code.split("\n", 1)[1] if code.split("\n", 1)[0].strip().isalpha() else code
