@@ -33,6 +33,10 @@ class Task(ABC):
     modality: ClassVar[Literal["text", "image"]] = "text"
     #: Answers are graded by executing tests: a teacher's example must bring its own tests (``TaskExample.tests``).
     needs_tests: ClassVar[bool] = False
+    #: Questions are filled-in templates held out by their exact content (a procedural world): two questions
+    #: sharing most of their words are still different problems, so only exact / normalised copies count
+    #: as overlapping the evaluation splits.
+    templated: ClassVar[bool] = False
 
     @property
     @abstractmethod

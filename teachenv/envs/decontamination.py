@@ -46,8 +46,11 @@ def word_ngrams(text: str, n: int) -> set[tuple[str, ...]]:
 class Decontaminator:
     """Holds the evaluation questions' keys and n-grams; ``match`` says which one a candidate copies."""
 
-    def __init__(self, eval_examples: Iterable[TaskExample], *, ngram: int = 8, min_overlap: float = 0.5) -> None:
+    def __init__(self, eval_examples: Iterable[TaskExample], *, ngram: int = 8, min_overlap: float = 0.5,
+                 ngrams: bool = True) -> None:
         self.ngram = ngram
+        #: False for templated worlds: only exact and normalised copies are overlaps.
+        self.ngrams = ngrams
         self.min_overlap = min_overlap
         self.keys: set[str] = set()
         self.ngram_index: dict[tuple[str, ...], set[int]] = defaultdict(set)
@@ -66,7 +69,7 @@ class Decontaminator:
             return "exact"
         if normalised_key(example) in self.keys:
             return "normalised"
-        grams = word_ngrams(example.prompt, self.ngram) if example.image is None else set()
+        grams = word_ngrams(example.prompt, self.ngram) if example.image is None and self.ngrams else set()
         if not grams:
             return None
         shared: dict[int, int] = defaultdict(int)

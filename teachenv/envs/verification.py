@@ -19,7 +19,7 @@ class Verifier:
 
     def __init__(self, task: Task, eval_examples: Iterable[TaskExample]) -> None:
         self.task = task
-        self.decontaminator = Decontaminator(eval_examples)
+        self.decontaminator = Decontaminator(eval_examples, ngrams=not task.templated)
         self.seen: set[str] = set()
 
     def reset(self) -> None:

@@ -1,0 +1,121 @@
+"""``PyFuncTask`` (``pyfunc``): the offline code world — write a one-line Python function body from its
+docstring, graded by executing it on hidden inputs in the sandbox (``pyfunc_world`` makes the problems).
+
+Validation and test problems are held out by a hash of (family, specification); ``generate`` makes
+fresh training problems of a family (the reference body as the completion, the hidden asserts as
+tests), so the procedural engine, the tiny student's pretraining and the scripted teacher all work
+on it. A teacher's example counts only if its body passes its own tests and an empty body does not.
+It knows nothing about models or engines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from teachenv.core.hashing import content_hash
+from teachenv.core.records import TaskExample, TrainingExample, Verdict
+from teachenv.sandbox import SandboxConfig
+from teachenv.tasks.base import EvalSplit, GeneratedTask, draw_held_out
+from teachenv.tasks.code.execution import run_solutions, truncate, verify_solutions
+from teachenv.tasks.code.pyfunc_world import SKILLS, Problem, sample_problem
+
+EMPTY_BODY = "    pass\n"
+
+
+class PyFuncConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    val_per_skill: int = Field(50, ge=1, description="Validation problems per family.")
+    test_per_skill: int = Field(100, ge=1, description="Test problems per family.")
+    holdout: float = Field(0.2, gt=0, le=0.3, description="Share of specifications held out for each eval split.")
+    split_seed: int = Field(0, description="Which held-out problems are drawn; fixed across episodes.")
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig, description="Limits of the runs that grade.")
+
+
+class PyFuncTask(GeneratedTask):
+    name: ClassVar[str] = "pyfunc"
+    Config: ClassVar[type[BaseModel]] = PyFuncConfig
+    max_new_tokens: ClassVar[int] = 56
+    needs_tests: ClassVar[bool] = True
+    templated: ClassVar[bool] = True
+    eval_only_fields: ClassVar[frozenset[str]] = frozenset({"val_per_skill", "test_per_skill", "sandbox"})
+
+    def __init__(self, config: PyFuncConfig | None = None) -> None:
+        self.config = config or PyFuncConfig()
+        self._solved: dict[str, str] = {}  # prompt → reference body of every problem made so far
+
+    @property
+    def skills(self) -> tuple[str, ...]:
+        return SKILLS
+
+    def _example(self, problem: Problem) -> TaskExample:
+        self._solved[problem.prompt] = problem.completion
+        return TaskExample(id=f"pyfunc/{problem.skill}/{content_hash(problem.spec)[:12]}", skill=problem.skill,
+                           prompt=problem.prompt, answer=problem.completion, tests=problem.tests())
+
+    @cached_property
+    def _eval_splits(self) -> dict[str, list[TaskExample]]:
+        def draw(skill: str, rng: np.random.Generator):
+            problem = sample_problem(skill, rng)
+            return problem.spec, problem.split(self.config.holdout), lambda: self._example(problem)
+
+        return draw_held_out(self, {"val": self.config.val_per_skill, "test": self.config.test_per_skill},
+                             self.config.split_seed, draw, f"holdout={self.config.holdout}: lower task.val_per_skill "
+                             "/ task.test_per_skill or raise task.holdout.")
+
+    def load(self, split: EvalSplit) -> list[TaskExample]:
+        return list(self._eval_splits[split])
+
+    def generate(self, skill: str, count: int, rng: np.random.Generator,
+                 params: dict | None = None) -> list[TrainingExample]:
+        if skill not in SKILLS:
+            return []
+        made: list[TrainingExample] = []
+        while len(made) < count:
+            problem = sample_problem(skill, rng)
+            if problem.split(self.config.holdout) == "train":
+                example = self._example(problem)
+                made.append(TrainingExample(example=example, completion=problem.completion, origin="procedural"))
+        return made
+
+    def solve(self, question: str) -> str | None:
+        return self._solved.get(question)
+
+    def describe_skill(self, skill: str) -> str:
+        return {
+            "arith": "one or two arithmetic steps on an integer x ('add 12, then multiply by 3')",
+            "cond": "a value chosen by comparing x ('7 if x is greater than 40, else x')",
+            "string": "an operation on a string s ('s without its first 3 characters')",
+            "list": "an operation on a list of integers xs ('the elements of xs greater than 5')",
+        }.get(skill, skill)
+
+    # -- grading by execution ------------------------------------------------------------------
+    def credit_many(self, examples: Sequence[TaskExample], completions: Sequence[str]) -> list[float]:
+        results = run_solutions([e.prompt + truncate(c) for e, c in zip(examples, completions, strict=True)],
+                                [e.tests for e in examples], self.config.sandbox)
+        return [1.0 if r.status == "passed" else 0.0 for r in results]
+
+    def score(self, example: TaskExample, completion: str) -> bool:
+        return self.credit_many([example], [completion])[0] == 1.0
+
+    def verify(self, candidate: TrainingExample) -> Verdict:
+        return self.verify_many([candidate])[0]
+
+    def verify_many(self, candidates: Sequence[TrainingExample]) -> list[Verdict]:
+        """The body must pass its example's tests and an empty body must fail them."""
+        verdicts: list[Verdict | None] = [None] * len(candidates)
+        items, known = [], []
+        for i, candidate in enumerate(candidates):
+            example = candidate.example
+            if example.skill not in SKILLS:
+                verdicts[i] = Verdict(accepted=False, reason="unknown-skill", detail=example.skill)
+                continue
+            known.append(i)
+            items.append((example.prompt + truncate(candidate.completion), example.prompt + EMPTY_BODY, example.tests))
+        for i, verdict in zip(known, verify_solutions(items, self.config.sandbox), strict=True):
+            verdicts[i] = verdict
+        return verdicts  # type: ignore[return-value]
