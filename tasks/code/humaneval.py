@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Sequence
 from functools import cached_property
 from importlib import resources
 from typing import ClassVar
@@ -22,14 +21,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.core.errors import ConfigError
-from teachenv.core.records import TaskExample, TrainingExample, Verdict
+from teachenv.core.records import TaskExample
 from teachenv.sandbox import SandboxConfig
-from teachenv.tasks.base import EvalSplit, Task
-from teachenv.tasks.code.execution import run_solutions, truncate, verify_solutions
+from teachenv.tasks.base import EvalSplit
+from teachenv.tasks.code.graded import ExecutedTask
 
 ONE_SKILL = "all"
-#: The body an "empty" solution has: tests that pass on it test nothing.
-EMPTY_BODY = "    pass\n"
 
 
 class HumanEvalConfig(BaseModel):
@@ -39,7 +36,7 @@ class HumanEvalConfig(BaseModel):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig, description="Limits of the runs that grade.")
 
 
-class HumanEvalTask(Task):
+class HumanEvalTask(ExecutedTask):
     name: ClassVar[str] = "humaneval"
     Config: ClassVar[type[BaseModel]] = HumanEvalConfig
     max_new_tokens: ClassVar[int] = 384
@@ -80,33 +77,6 @@ class HumanEvalTask(Task):
     def load(self, split: EvalSplit) -> list[TaskExample]:
         return list(self._splits[split])
 
-    # -- grading by execution ------------------------------------------------------------------
-    def credit_many(self, examples: Sequence[TaskExample], completions: Sequence[str]) -> list[float]:
-        results = run_solutions([e.prompt + truncate(c) for e, c in zip(examples, completions, strict=True)],
-                                [e.tests for e in examples], self.config.sandbox)
-        return [1.0 if r.status == "passed" else 0.0 for r in results]
-
-    def score(self, example: TaskExample, completion: str) -> bool:
-        return self.credit_many([example], [completion])[0] == 1.0
-
     # -- teacher data ----------------------------------------------------------------------------
     def seed_examples(self, skill: str, count: int, rng: np.random.Generator) -> list[TaskExample]:
         return []  # HumanEval has no training split: showing validation or test problems would leak them
-
-    def verify(self, candidate: TrainingExample) -> Verdict:
-        return self.verify_many([candidate])[0]
-
-    def verify_many(self, candidates: Sequence[TrainingExample]) -> list[Verdict]:
-        """A reference solution must pass its own tests, and the tests must fail on an empty body."""
-        verdicts: list[Verdict | None] = [None] * len(candidates)
-        items, known = [], []
-        for i, candidate in enumerate(candidates):
-            example = candidate.example
-            if example.skill not in self.skills:
-                verdicts[i] = Verdict(accepted=False, reason="unknown-skill", detail=example.skill)
-                continue
-            known.append(i)
-            items.append((example.prompt + truncate(candidate.completion), example.prompt + EMPTY_BODY, example.tests))
-        for i, verdict in zip(known, verify_solutions(items, self.config.sandbox), strict=True):
-            verdicts[i] = verdict
-        return verdicts  # type: ignore[return-value]

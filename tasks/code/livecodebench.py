@@ -20,7 +20,6 @@ import json
 import logging
 import pickle
 import zlib
-from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, ClassVar, Literal
 
@@ -28,10 +27,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.core.errors import ConfigError
-from teachenv.core.records import TaskExample, TrainingExample, Verdict
+from teachenv.core.records import TaskExample
 from teachenv.sandbox import SandboxConfig
-from teachenv.tasks.base import EvalSplit, Task
-from teachenv.tasks.code.execution import run_solutions
+from teachenv.tasks.base import EvalSplit
+from teachenv.tasks.code.graded import ExecutedTask
 
 logger = logging.getLogger("teachenv")
 HUB_FILES = "hf://datasets/livecodebench/code_generation_lite/"
@@ -77,7 +76,7 @@ def functional_test(case: dict, func_name: str) -> str:
             f"assert Solution().{func_name}(*_args) == _json.loads({case['output']!r}), 'wrong output'\n")
 
 
-class LiveCodeBenchTask(Task):
+class LiveCodeBenchTask(ExecutedTask):
     name: ClassVar[str] = "livecodebench"
     Config: ClassVar[type[BaseModel]] = LiveCodeBenchConfig
     max_new_tokens: ClassVar[int] = 1024
@@ -139,21 +138,15 @@ class LiveCodeBenchTask(Task):
     def load(self, split: EvalSplit) -> list[TaskExample]:
         return list(self._splits[split])
 
-    def credit_many(self, examples: Sequence[TaskExample], completions: Sequence[str]) -> list[float]:
-        programs = [f"__solution__ = {extract_code(c)!r}\n" for c in completions]
-        results = run_solutions(programs, [e.tests for e in examples], self.config.sandbox)
-        return [1.0 if r.status == "passed" else 0.0 for r in results]
-
-    def score(self, example: TaskExample, completion: str) -> bool:
-        return self.credit_many([example], [completion])[0] == 1.0
-
     def seed_examples(self, skill: str, count: int, rng: np.random.Generator) -> list[TaskExample]:
         return []  # no training split: showing validation or test problems would leak them
 
-    def verify(self, candidate: TrainingExample) -> Verdict:
-        ok = bool(candidate.example.tests) and self.credit_many([candidate.example], [candidate.completion])[0] == 1.0
-        return Verdict(accepted=True) if ok else Verdict(accepted=False, reason="tests-fail",
-                                                         detail="the solution fails the example's test cases")
+    def program(self, example: TaskExample, completion: str) -> str:
+        return f"__solution__ = {extract_code(completion)!r}\n"
+
+    def empty_program(self, example: TaskExample, completion: str) -> str | None:
+        return "__solution__ = 'pass'\n"  # a program that prints nothing and defines no Solution
+
 
 
 def extract_code(completion: str) -> str:

@@ -13,17 +13,17 @@ It knows nothing of models or engines.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from teachenv.core.records import TaskExample, TrainingExample, Verdict
+from teachenv.core.records import TaskExample, TrainingExample
 from teachenv.sandbox import SandboxConfig
 from teachenv.tasks.base import EvalSplit, GeneratedTask
-from teachenv.tasks.code.execution import empty_bodies, run_solutions, verify_solutions
+from teachenv.tasks.code.execution import empty_bodies
+from teachenv.tasks.code.graded import ExecutedTask
 from teachenv.tasks.dataset_source import load_source
 
 logger = logging.getLogger("teachenv")
@@ -48,7 +48,7 @@ def program_of(completion: str) -> str:
     return completion[:cut]
 
 
-class MBPPTask(GeneratedTask):
+class MBPPTask(ExecutedTask, GeneratedTask):
     name: ClassVar[str] = "mbpp"
     Config: ClassVar[type[BaseModel]] = MBPPConfig
     max_new_tokens: ClassVar[int] = 384
@@ -89,13 +89,6 @@ class MBPPTask(GeneratedTask):
     def load(self, split: EvalSplit) -> list[TaskExample]:
         return list(self._splits[split])
 
-    def credit_many(self, examples: Sequence[TaskExample], completions: Sequence[str]) -> list[float]:
-        results = run_solutions([program_of(c) for c in completions], [e.tests for e in examples], self.config.sandbox)
-        return [1.0 if r.status == "passed" else 0.0 for r in results]
-
-    def score(self, example: TaskExample, completion: str) -> bool:
-        return self.credit_many([example], [completion])[0] == 1.0
-
     # -- data selection and verification ----------------------------------------------------------
     def generate(self, skill: str, count: int, rng: np.random.Generator,
                  params: dict | None = None) -> list[TrainingExample]:
@@ -106,14 +99,8 @@ class MBPPTask(GeneratedTask):
     def solve(self, question: str) -> str | None:
         return next((e.answer for e in self._splits["train"] if e.prompt == question), None)
 
-    def verify(self, candidate: TrainingExample) -> Verdict:
-        return self.verify_many([candidate])[0]
+    def program(self, example: TaskExample, completion: str) -> str:
+        return program_of(completion)
 
-    def verify_many(self, candidates: Sequence[TrainingExample]) -> list[Verdict]:
-        """Each completion must pass its example's tests, and the tests must fail when every function body is
-        emptied (else they test nothing); all run in one batched sandbox run."""
-        items = []
-        for candidate in candidates:
-            program = program_of(candidate.completion)
-            items.append((program, empty_bodies(program), candidate.example.tests))
-        return verify_solutions(items, self.config.sandbox)
+    def empty_program(self, example: TaskExample, completion: str) -> str | None:
+        return empty_bodies(program_of(completion))

@@ -10,7 +10,6 @@ It knows nothing about models or engines.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cached_property
 from typing import ClassVar
 
@@ -18,14 +17,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.core.hashing import content_hash
-from teachenv.core.records import TaskExample, TrainingExample, Verdict
+from teachenv.core.records import TaskExample, TrainingExample
 from teachenv.sandbox import SandboxConfig
 from teachenv.tasks.base import EvalSplit, GeneratedTask, draw_held_out
-from teachenv.tasks.code.execution import run_solutions, truncate, verify_solutions
+from teachenv.tasks.code.graded import ExecutedTask
 from teachenv.tasks.code.pyfunc_world import SKILLS, Problem, sample_problem
-
-EMPTY_BODY = "    pass\n"
-
 
 class PyFuncConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -36,7 +32,7 @@ class PyFuncConfig(BaseModel):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig, description="Limits of the runs that grade.")
 
 
-class PyFuncTask(GeneratedTask):
+class PyFuncTask(ExecutedTask, GeneratedTask):
     name: ClassVar[str] = "pyfunc"
     Config: ClassVar[type[BaseModel]] = PyFuncConfig
     max_new_tokens: ClassVar[int] = 56
@@ -92,30 +88,3 @@ class PyFuncTask(GeneratedTask):
             "string": "an operation on a string s ('s without its first 3 characters')",
             "list": "an operation on a list of integers xs ('the elements of xs greater than 5')",
         }.get(skill, skill)
-
-    # -- grading by execution ------------------------------------------------------------------
-    def credit_many(self, examples: Sequence[TaskExample], completions: Sequence[str]) -> list[float]:
-        results = run_solutions([e.prompt + truncate(c) for e, c in zip(examples, completions, strict=True)],
-                                [e.tests for e in examples], self.config.sandbox)
-        return [1.0 if r.status == "passed" else 0.0 for r in results]
-
-    def score(self, example: TaskExample, completion: str) -> bool:
-        return self.credit_many([example], [completion])[0] == 1.0
-
-    def verify(self, candidate: TrainingExample) -> Verdict:
-        return self.verify_many([candidate])[0]
-
-    def verify_many(self, candidates: Sequence[TrainingExample]) -> list[Verdict]:
-        """The body must pass its example's tests and an empty body must fail them."""
-        verdicts: list[Verdict | None] = [None] * len(candidates)
-        items, known = [], []
-        for i, candidate in enumerate(candidates):
-            example = candidate.example
-            if example.skill not in SKILLS:
-                verdicts[i] = Verdict(accepted=False, reason="unknown-skill", detail=example.skill)
-                continue
-            known.append(i)
-            items.append((example.prompt + truncate(candidate.completion), example.prompt + EMPTY_BODY, example.tests))
-        for i, verdict in zip(known, verify_solutions(items, self.config.sandbox), strict=True):
-            verdicts[i] = verdict
-        return verdicts  # type: ignore[return-value]
