@@ -1,16 +1,14 @@
 """How a code task's answers are run: a completion cut at the stop sequences, joined to the problem's
 prompt and executed against its tests in one batched sandbox run (``teachenv.sandbox.run_batch``).
 
-It owns the truncation of a completion to one function body, the program / test layout, the check
-of teacher-written code data (its solution passes its tests, an emptied one does not), and pass@k's
-unbiased estimator. It knows no dataset and no model.
+It owns the truncation of a completion to one function body, the program / test layout and the check
+of teacher-written code data (its solution passes its tests, an emptied one does not). It knows no dataset and no model.
 """
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
-from math import comb
 
 from teachenv.core.records import Verdict
 from teachenv.sandbox import SandboxConfig, run_batch
@@ -74,12 +72,3 @@ def verify_solutions(items: Sequence[tuple[str, str | None, Sequence[str]]],
         else:
             verdicts[i] = Verdict(accepted=True)
     return verdicts  # type: ignore[return-value]
-
-
-def pass_at_k(n: int, correct: int, k: int) -> float:
-    """The unbiased estimate of pass@k from ``n`` samples of which ``correct`` passed (Chen et al. 2021)."""
-    if not 0 <= correct <= n or not 1 <= k <= n:
-        raise ValueError(f"pass_at_k needs 0 <= correct <= n and 1 <= k <= n, got n={n}, correct={correct}, k={k}")
-    if n - correct < k:
-        return 1.0
-    return 1.0 - comb(n - correct, k) / comb(n, k)

@@ -114,6 +114,22 @@ class LoRAStudent(Student):
             return self._vllm.evaluate(self.adapter, self._adapter_version, split, self._split(split), max_new_tokens)
         return grade_split(self._eval_backend(), self.task, split, self._split(split), max_new_tokens)
 
+    def pass_at_k(self, split: EvalSplit, n: int, ks: Sequence[int], *, temperature: float = 0.8,
+                  seed: int = 0) -> dict[int, dict[str, float]]:
+        """Unbiased pass@k per skill from ``n`` sampled completions per item (k ≤ n), with the current adapter."""
+        from teachenv.student.grading import pass_at_k_by_skill, sample_completions
+
+        if any(not 1 <= k <= n for k in ks):
+            raise ConfigError(f"pass@k needs 1 <= k <= n = {n}, got ks={list(ks)}.")
+        if self.config.eval.backend != "transformers":
+            raise ConfigError("pass@k sampling runs through student.eval.backend 'transformers' for now; "
+                              f"got {self.config.eval.backend!r}.")
+        examples = self._split(split)
+        samples = sample_completions(self._eval_backend(), self.task, examples, n,
+                                     self.config.eval.max_new_tokens or self.task.max_new_tokens,
+                                     temperature=temperature, seed=seed)
+        return pass_at_k_by_skill(self.task, examples, samples, ks)
+
     def save_adapter(self, path: Path) -> None:
         if self.adapter is not None:
             self.adapter.save_pretrained(str(path))

@@ -10,7 +10,8 @@ import pytest
 from teachenv.core.records import TaskExample, TrainingExample
 from teachenv.sandbox import probe_isolation
 from teachenv.sandbox.probe import resolve_python
-from teachenv.tasks.code.execution import pass_at_k, truncate
+from teachenv.core.metrics import pass_at_k
+from teachenv.tasks.code.execution import truncate
 from teachenv.tasks.code.humaneval import HumanEvalConfig, HumanEvalTask
 
 
