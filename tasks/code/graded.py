@@ -4,7 +4,8 @@ tests in one batched sandbox run, and teacher-written examples verified by their
 A task says how a completion becomes a program (``program``) and what the same program with its
 function bodies emptied is (``empty_program``): tests that pass on that test nothing. By default a
 completion is a function body appended to the prompt (HumanEval's layout). It expects the task's
-config to hold a ``sandbox`` (``SandboxConfig``); it knows nothing about datasets.
+config to hold a ``sandbox`` (``SandboxConfig``) and, for ``skills``, the task to keep its examples in
+``_splits``; it knows nothing about datasets.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ EMPTY_BODY = "    pass\n"
 
 
 class ExecutedTask(Task):
+    @property
+    def skills(self) -> tuple[str, ...]:
+        """The skills the examples carry: one (``all``) unless ``task.skills`` discovered them."""
+        return tuple(sorted({e.skill for examples in self._splits.values() for e in examples}))  # type: ignore[attr-defined]
+
     def program(self, example: TaskExample, completion: str) -> str:
         """The program a completion stands for (default: the prompt and the body the completion writes)."""
         return example.prompt + truncate(completion)

@@ -22,7 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.core.errors import ConfigError
 from teachenv.core.records import TaskExample
+from teachenv.core.config import BackendSpec
 from teachenv.sandbox import SandboxConfig
+from teachenv.skills.discovery import SkillDiscoveryConfig, with_discovered_skills
 from teachenv.tasks.base import EvalSplit
 from teachenv.tasks.code.graded import ExecutedTask
 
@@ -34,6 +36,10 @@ class HumanEvalConfig(BaseModel):
     val_size: int = Field(64, ge=1, le=163, description="Problems held out for validation; the rest are test.")
     seed: int = Field(0, description="Which problems are validation; fixed across episodes.")
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig, description="Limits of the runs that grade.")
+    skills: SkillDiscoveryConfig | None = Field(
+        None, description="Discover skills (a shipped mapping file, or a teacher that labels and clusters the "
+                          "problems; teachenv.skills); default: one skill 'all'.")
+    skills_teacher: BackendSpec | None = Field(None, description="The teacher of skills.source 'llm'.")
 
 
 class HumanEvalTask(ExecutedTask):
@@ -60,8 +66,9 @@ class HumanEvalTask(ExecutedTask):
         examples = [self._example(p) for p in self.problems]
         val = set(np.random.default_rng(self.config.seed).choice(len(examples), self.config.val_size,
                                                                   replace=False).tolist())
-        return {"val": [e for i, e in enumerate(examples) if i in val],
-                "test": [e for i, e in enumerate(examples) if i not in val]}
+        splits = {"val": [e for i, e in enumerate(examples) if i in val],
+                  "test": [e for i, e in enumerate(examples) if i not in val]}
+        return with_discovered_skills(splits, self.config.skills, self.config.skills_teacher, self)
 
     @staticmethod
     def _example(problem: dict) -> TaskExample:
@@ -69,10 +76,6 @@ class HumanEvalTask(ExecutedTask):
                            answer=problem["canonical_solution"],
                            tests=(f"{problem['test']}\ncheck({problem['entry_point']})\n",),
                            params={"entry_point": problem["entry_point"]})
-
-    @property
-    def skills(self) -> tuple[str, ...]:
-        return (ONE_SKILL,)
 
     def load(self, split: EvalSplit) -> list[TaskExample]:
         return list(self._splits[split])

@@ -20,7 +20,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.core.records import TaskExample, TrainingExample
+from teachenv.core.config import BackendSpec
 from teachenv.sandbox import SandboxConfig
+from teachenv.skills.discovery import SkillDiscoveryConfig, with_discovered_skills
 from teachenv.tasks.base import EvalSplit, GeneratedTask
 from teachenv.tasks.code.execution import empty_bodies
 from teachenv.tasks.code.graded import ExecutedTask
@@ -40,6 +42,10 @@ class MBPPConfig(BaseModel):
     val_split: str = "validation"
     eval_split: str = "test"
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig, description="Limits of the runs that grade.")
+    skills: SkillDiscoveryConfig | None = Field(
+        None, description="Discover skills (a shipped mapping file, or a teacher that labels and clusters the "
+                          "problems; teachenv.skills); default: one skill 'all'.")
+    skills_teacher: BackendSpec | None = Field(None, description="The teacher of skills.source 'llm'.")
 
 
 def program_of(completion: str) -> str:
@@ -69,7 +75,7 @@ class MBPPTask(ExecutedTask, GeneratedTask):
         if self.skipped:
             logger.warning("mbpp: skipped %d bad row(s): %s", len(self.skipped),
                            "; ".join(f"{r}: {why}" for r, why in self.skipped[:5]))
-        return splits
+        return with_discovered_skills(splits, config.skills, config.skills_teacher, self)
 
     def _example(self, raw: dict[str, Any], row: str) -> TaskExample | None:
         text = raw.get("prompt") or raw.get("text")
@@ -82,17 +88,13 @@ class MBPPTask(ExecutedTask, GeneratedTask):
                            prompt=f'"""\n{text.strip()}\n{tests[0]}\n"""\n', answer=code.strip() + "\n",
                            tests=tuple(f"{imports}\n{t}" if imports else t for t in tests))
 
-    @property
-    def skills(self) -> tuple[str, ...]:
-        return (ONE_SKILL,)
-
     def load(self, split: EvalSplit) -> list[TaskExample]:
         return list(self._splits[split])
 
     # -- data selection and verification ----------------------------------------------------------
     def generate(self, skill: str, count: int, rng: np.random.Generator,
                  params: dict | None = None) -> list[TrainingExample]:
-        rows = self._splits["train"] if skill == ONE_SKILL else []
+        rows = [e for e in self._splits["train"] if e.skill == skill]
         picked = rng.choice(len(rows), size=min(count, len(rows)), replace=False) if rows and count > 0 else []
         return [TrainingExample(example=rows[i], completion=rows[i].answer, origin="dataset") for i in picked]
 

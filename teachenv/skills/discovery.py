@@ -99,3 +99,16 @@ def discover_skills_with(examples: Sequence[TaskExample], config: SkillDiscovery
         return discover_skills(examples, config, backend=backend)
     finally:
         backend.close()
+
+
+def with_discovered_skills(splits: dict[str, list[TaskExample]], config: SkillDiscoveryConfig | None,
+                           teacher: BackendSpec | None, task: Any) -> dict[str, list[TaskExample]]:
+    """``splits`` (name → examples) with every example's skill discovered in one discovery over all of
+    them (so they share its categories); unchanged when ``config`` is None or its source is metadata."""
+    if config is None or config.source == "metadata":
+        return splits
+    from teachenv.skills.mapping import apply_mapping
+
+    everything = [e for examples in splits.values() for e in examples]
+    mapping = discover_skills_with(everything, config, teacher, task)
+    return {name: apply_mapping(examples, mapping) for name, examples in splits.items()}

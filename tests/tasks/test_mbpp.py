@@ -101,3 +101,19 @@ def test_the_llm_engine_brings_tests_and_the_sandbox_checks_them(mbpp_dir):
         assert result.rejected_by_reason == {"tests-fail": 2} and result.examples_accepted == 4
     finally:
         env.close()
+
+
+def test_skills_from_a_shipped_mapping_file(mbpp_dir, tmp_path):
+    plain = MBPPTask(MBPPConfig(source=str(mbpp_dir), subset=None))
+    ids = [e.id for split in ("train", "val", "test") for e in plain._splits[split]]
+    mapping = {"source": "file", "categories": ["even", "odd"],
+               "assignments": {i: ("even" if int(i.split("/")[1]) % 2 == 0 else "odd") for i in ids}}
+    path = tmp_path / "mbpp-skills.json"
+    path.write_text(json.dumps(mapping))
+    task = MBPPTask(MBPPConfig(source=str(mbpp_dir), subset=None,
+                               skills={"source": "file", "mapping_file": str(path)}))
+    assert plain.skills == ("all",) and task.skills == ("even", "odd")
+    assert {e.skill for e in task.load("test")} == {"even", "odd"}
+    odd = task.generate("odd", 10, np.random.default_rng(0))
+    assert odd and all(int(t.example.id.split("/")[1]) % 2 == 1 for t in odd)
+    assert all(v.accepted for v in task.verify_many(odd))
