@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import signal
 
+import time
+
 import psutil
 import pytest
 
@@ -50,12 +52,23 @@ def tight() -> SandboxConfig:
 def processes_of():
     """Processes on this machine running as a given uid (a sandbox's uid is fresh per run)."""
 
-    def find(uid: int) -> list[psutil.Process]:
+    def live(uid: int) -> list[psutil.Process]:
         found = []
-        for process in psutil.process_iter(["uids"]):
-            uids = process.info.get("uids")
-            if uids is not None and uid in (uids.real, uids.effective, uids.saved):
+        for process in psutil.process_iter(["uids", "status"]):
+            uids, status = process.info.get("uids"), process.info.get("status")
+            if uids is not None and uid in (uids.real, uids.effective, uids.saved) and \
+                    status not in (psutil.STATUS_DEAD, psutil.STATUS_ZOMBIE):
                 found.append(process)
         return found
+
+    def find(uid: int, settle_s: float = 3.0) -> list[psutil.Process]:
+        """The live ones, after letting processes the kernel is already tearing down (a killed namespace's
+        last members, 'dead' for a moment on a loaded machine) finish exiting."""
+        deadline = time.monotonic() + settle_s
+        while True:
+            found = live(uid)
+            if not found or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.1)
 
     return find
