@@ -21,8 +21,11 @@ def encoded(cases: list[dict]) -> str:
 
 
 class Evil:
+    def __init__(self, marker):
+        self.marker = marker
+
     def __reduce__(self):
-        return (os.system, ("touch /tmp/teachenv-lcb-pwned",))
+        return (os.system, (f"touch {self.marker}",))
 
 
 def stdin_problem(qid: str, difficulty: str = "easy") -> dict:
@@ -44,7 +47,7 @@ def functional_problem(qid: str) -> dict:
 def task(tmp_path):
     val = [stdin_problem("a1"), functional_problem("l1"),
            {**stdin_problem("bad"), "public_test_cases": "[]", "private_test_cases": ""}]
-    evil = base64.b64encode(zlib.compress(pickle.dumps(Evil()))).decode()
+    evil = base64.b64encode(zlib.compress(pickle.dumps(Evil(tmp_path / "pwned")))).decode()
     test = [stdin_problem("a2", "hard"), {**stdin_problem("evil"), "private_test_cases": evil}]
     for name, rows in (("v1.jsonl", val), ("v2.jsonl", test)):
         (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -52,12 +55,12 @@ def task(tmp_path):
                                                  test_files=(str(tmp_path / "v2.jsonl"),)))
 
 
-def test_rows_splits_and_skills(task):
+def test_rows_splits_and_skills(task, tmp_path):
     assert [e.id for e in task.load("val")] == ["lcb/a1", "lcb/l1"] and [e.id for e in task.load("test")] == ["lcb/a2"]
     assert task.skills == ("easy", "hard", "medium")
     reasons = dict(task.skipped)
     assert reasons["val[2]"] == "no test cases" and "refusing to load" in reasons["test[1]"]
-    assert not os.path.exists("/tmp/teachenv-lcb-pwned")  # the hostile pickle never ran
+    assert not (tmp_path / "pwned").exists()  # the hostile pickle never ran
     assert len(task.load("val")[0].tests) == 2  # public + decoded private
 
 
