@@ -13,7 +13,6 @@ log), never a crash.
 from __future__ import annotations
 
 from collections import Counter
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,7 @@ from pydantic import Field
 from teachenv.core.errors import InvalidActionError
 from teachenv.core.ledger import BUDGET_NAMES
 from teachenv.core.plan import ANY_SKILL, Plan, PlanError
-from teachenv.core.records import DataGenerationAction, Record, SkillRequest, TaskExample
+from teachenv.core.records import DataGenerationAction, Record, SkillRequest
 from teachenv.envs.skill_list import MAX_COUNT
 from teachenv.envs.state import RoundState
 from teachenv.envs.teaching_env import TeachingEnv
@@ -85,10 +84,6 @@ class OpenEndedEnv(TeachingEnv):
             "budget_left": spaces.Box(0.0, 1.0, shape=(len(BUDGET_NAMES),), dtype=np.float32),
         })
 
-    @cached_property
-    def _val_examples(self) -> dict[str, TaskExample]:
-        return {e.id: e for e in self.task.load("val")}
-
     def to_generation_action(self, action: Any) -> DataGenerationAction:
         if isinstance(action, DataGenerationAction):
             unknown = sorted({r.skill for r in action.requests} - {*self.skills, ANY_SKILL})
@@ -120,7 +115,7 @@ class OpenEndedEnv(TeachingEnv):
         errors = []
         for i in shown:
             prediction = wrong[i]
-            example = self._val_examples.get(prediction.example_id)
+            example = self.val_examples.get(prediction.example_id)
             question = self.task.teacher_view(example) if example is not None else prediction.prompt
             errors.append(ErrorSample(question=question[:QUESTION_CHARS],
                                       student_answer=prediction.completion.strip()[:ANSWER_CHARS],

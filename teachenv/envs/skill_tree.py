@@ -13,7 +13,6 @@ Reward: the change in mean validation accuracy (= the mean of the per-skill chan
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,7 @@ from gymnasium import spaces
 
 from teachenv.core.errors import InvalidActionError
 from teachenv.core.ledger import BUDGET_NAMES
-from teachenv.core.records import DataGenerationAction, SkillRequest, TaskExample, TrainingExample
+from teachenv.core.records import DataGenerationAction, SkillRequest, TrainingExample
 from teachenv.envs.skill_list import MAX_COUNT
 from teachenv.envs.skill_tree_state import SkillDecision, SkillNode, SkillTreeAction, SkillTreeState, Subskill
 from teachenv.envs.subskills import build_proposer
@@ -53,10 +52,6 @@ class SkillTreeEnv(TeachingEnv):
             "budget_left": spaces.Box(0.0, 1.0, shape=(len(BUDGET_NAMES),), dtype=np.float32),
         })
         self.tree: dict[str, list[Subskill]] = {s: [] for s in self.skills}
-
-    @cached_property
-    def _val_examples(self) -> dict[str, TaskExample]:
-        return {e.id: e for e in self.task.load("val")}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         self.tree = {s: [] for s in self.skills}
@@ -143,7 +138,7 @@ class SkillTreeEnv(TeachingEnv):
                     break
         credit: dict[tuple[str, int], list[float]] = defaultdict(list)
         for prediction in self.val_predictions:
-            example = self._val_examples.get(prediction.example_id)
+            example = self.val_examples.get(prediction.example_id)
             params = example.params if example is not None else {}
             for slot, sub in enumerate(self.tree.get(prediction.skill, [])):
                 if sub.matches(params):

@@ -14,6 +14,7 @@ from abc import abstractmethod
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ from teachenv.core.apportion import apportion
 from teachenv.core.config import RunConfig
 from teachenv.core.errors import EnvStateError
 from teachenv.core.ledger import BUDGET_NAMES, CostLedger
-from teachenv.core.records import DataGenerationAction, GradedPrediction, RoundResult, SkillRequest, TrainingExample
+from teachenv.core.records import (
+    DataGenerationAction, GradedPrediction, RoundResult, SkillRequest, TaskExample, TrainingExample,
+)
 from teachenv.core.run_dir import RunDirectory
 from teachenv.envs import build
 from teachenv.envs.defaults import cheap_config
@@ -229,6 +232,11 @@ class TeachingEnv(gym.Env):
         return None
 
     # -- helpers -----------------------------------------------------------------------------
+    @cached_property
+    def val_examples(self) -> dict[str, TaskExample]:
+        """The validation examples by id (what the structures show the teacher of an error or a subskill)."""
+        return {e.id: e for e in self.task.load("val")}
+
     def state(self) -> RoundState:
         """The typed state (``info["state"]``); the skill-list view unless a structure shows another."""
         return EnvState(**self.common_state(), val_accuracy_by_skill=self._val.accuracy_by_skill,
