@@ -11,11 +11,15 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from teachenv.core.config import RunConfig, dump_config
 from teachenv.core.records import RoundResult
 from teachenv.core.run_dir import RunDirectory, atomic_write_json
 from teachenv.envs.teaching_env import INFO_ROUND, INFO_STATE
+
+if TYPE_CHECKING:
+    from teachenv.envs.replay import EpisodeReplay
 
 
 @dataclass
@@ -27,6 +31,10 @@ class EpisodeOutcome:
     peak_memory_mb: float
     #: The teacher's response-cache hits / misses and newly paid tokens (None without a teacher).
     teacher_calls: dict[str, int] | None = None
+    #: The last finished round a resumed run continued from (None: it ran in one go).
+    resumed_from: int | None = None
+    #: True when a resume found the run already finished (nothing ran).
+    already_finished: bool = False
 
 
 def peak_memory_mb() -> float:
@@ -37,17 +45,28 @@ def peak_memory_mb() -> float:
     return max(own, children) * scale
 
 
-def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = False,
+def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = False, resume: bool = False,
                 on_phase: Callable[[str, int], None] | None = None,
                 on_round: Callable[[RoundResult], None] | None = None, progress: bool = False) -> EpisodeOutcome:
+    """Run the episode into ``run_dir``. With ``resume``, a run already there continues from its last
+    finished round (see ``teachenv.envs.replay``; a finished run is returned as it is), and an empty
+    directory starts afresh."""
     import gymnasium
 
     import teachenv  # noqa: F401  (registers the environment ids)
     from teachenv.agents.base import build_policy
+    from teachenv.envs.replay import EpisodeReplay
 
     started = time.perf_counter()
-    run_dir.create(dump_config(config), overwrite=overwrite)
-    env = gymnasium.make(config.env.id, config=config, run_dir=run_dir, on_phase=on_phase, progress=progress)
+    replay = None
+    if resume and run_dir.prepare_resume(dump_config(config)):
+        replay = EpisodeReplay(run_dir)
+        if run_dir.summary_path.exists():
+            return finished_outcome(run_dir, replay)
+    else:
+        run_dir.create(dump_config(config), overwrite=overwrite)
+    env = gymnasium.make(config.env.id, config=config, run_dir=run_dir, on_phase=on_phase, progress=progress,
+                         replay=replay)
     try:
         policy = build_policy(config.agent.policy)
         policy.attach(env.unwrapped)
@@ -67,9 +86,23 @@ def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = F
         teacher_calls = teacher.stats.as_dict() if teacher is not None else None
     finally:
         env.close()
-    outcome = EpisodeOutcome(run_dir, first, last, time.perf_counter() - started, peak_memory_mb(), teacher_calls)
+    seconds = time.perf_counter() - started
+    if replay is not None:  # the finished rounds' seconds, as the crashed run counted them
+        seconds += replay.ledger_seconds(replay.rounds)
+    outcome = EpisodeOutcome(run_dir, first, last, seconds, peak_memory_mb(), teacher_calls,
+                             resumed_from=None if replay is None else replay.rounds)
     atomic_write_json(run_dir.summary_path, summary(outcome))
     return outcome
+
+
+def finished_outcome(run_dir: RunDirectory, replay: EpisodeReplay) -> EpisodeOutcome:
+    """The outcome of a run that already finished, from its files."""
+    import json
+
+    done = json.loads(run_dir.summary_path.read_text(encoding="utf-8"))
+    return EpisodeOutcome(run_dir, replay.result(0), replay.result(replay.rounds), done["seconds"],
+                          done["peak_memory_mb"], done.get("teacher_calls"), resumed_from=done.get("resumed_from"),
+                          already_finished=True)
 
 
 def summary(outcome: EpisodeOutcome) -> dict:
@@ -87,4 +120,5 @@ def summary(outcome: EpisodeOutcome) -> dict:
         "seconds": round(outcome.seconds, 1),
         "peak_memory_mb": round(outcome.peak_memory_mb, 1),
         "teacher_calls": outcome.teacher_calls,
+        "resumed_from": outcome.resumed_from,
     }

@@ -7,10 +7,11 @@ Layout (documented in the README)::
       episode.jsonl        one row per round, round 0 = after reset
       summary.json         final numbers, peak memory, cache hits (written at the end)
       rounds/<k>/          action.json, generated.jsonl, rejected.jsonl, train.json,
-                           predictions.jsonl, adapter/
+                           predictions.jsonl, adapter/, result.json (what a resume reads back)
 
 Every file is written to a temporary sibling and renamed into place, so a killed run never
-leaves a half-written file; ``episode.jsonl`` is rewritten whole each round for the same reason.
+leaves a half-written file; ``episode.jsonl`` is rewritten whole each round for the same reason,
+and a round's row is written after all its files, so a round without a row is unfinished.
 This module knows file formats, not what a round means.
 """
 
@@ -96,8 +97,53 @@ class RunDirectory:
         self.root.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.config_path, config_yaml)
 
+    def prepare_resume(self, config_yaml: str) -> bool:
+        """Get a run directory ready to be resumed with ``config_yaml``; False if it holds no run yet.
+
+        The config must be the one the run started with. What a killed run may have left half
+        written is removed: rounds after the last one in ``episode.jsonl`` (their row is written
+        last, so such a round never finished) and temporary files of interrupted writes.
+        """
+        from teachenv.core.errors import RunDirectoryError
+
+        if not self.episode_path.exists() or not self.episode_rows():
+            return False
+        recorded = self.config_path.read_text(encoding="utf-8") if self.config_path.exists() else ""
+        if recorded != config_yaml:
+            raise RunDirectoryError(
+                f"Cannot resume {str(self.root)!r}: its config.yaml differs from this config "
+                f"({_first_difference(recorded, config_yaml)}). Resume with the same config and --set "
+                "values, or start a new run with --overwrite or another --name."
+            )
+        last = self.episode_rows()[-1].get("round", -1)
+        rounds = self.root / "rounds"
+        for folder in rounds.iterdir() if rounds.is_dir() else ():
+            if not folder.name.isdigit() or int(folder.name) > last:
+                import shutil
+
+                shutil.rmtree(folder)
+        for leftover in self.root.rglob(".*.tmp"):
+            leftover.unlink()
+        return True
+
     def episode_rows(self) -> list[dict[str, Any]]:
         return read_jsonl(self.episode_path)
 
     def append_episode_row(self, row: dict[str, Any]) -> None:
         atomic_write_jsonl(self.episode_path, [*self.episode_rows(), row])
+
+
+def _first_difference(old_yaml: str, new_yaml: str) -> str:
+    """The first config key whose value differs between two YAML documents, for error messages."""
+    import yaml
+
+    def flat(node: Any, prefix: str = "") -> dict[str, Any]:
+        if isinstance(node, dict):
+            return {k: v for key, value in node.items() for k, v in flat(value, f"{prefix}{key}.").items()}
+        return {prefix.rstrip("."): node}
+
+    old, new = flat(yaml.safe_load(old_yaml) or {}), flat(yaml.safe_load(new_yaml) or {})
+    for key in sorted(old.keys() | new.keys()):
+        if old.get(key) != new.get(key):
+            return f"{key}: run has {old.get(key)!r}, config has {new.get(key)!r}"
+    return "formatting only"

@@ -21,6 +21,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from teachenv.core import faults
 from teachenv.core.apportion import apportion
 from teachenv.core.config import RunConfig
 from teachenv.core.errors import EnvStateError
@@ -32,6 +33,7 @@ from teachenv.core.run_dir import RunDirectory
 from teachenv.envs import build
 from teachenv.envs.defaults import cheap_config
 from teachenv.envs.recorder import RunRecorder
+from teachenv.envs.replay import EpisodeReplay, ReplayingStudent
 from teachenv.envs.state import EnvState, RoundState
 from teachenv.envs.verification import Verifier
 from teachenv.engines.base import EngineOutput
@@ -75,7 +77,8 @@ class TeachingEnv(gym.Env):
 
     def __init__(self, config: RunConfig | dict | str | Path | None = None, *,
                  run_dir: str | Path | RunDirectory | None = None, render_mode: str | None = None,
-                 on_phase: PhaseCallback | None = None, progress: bool = False) -> None:
+                 on_phase: PhaseCallback | None = None, progress: bool = False,
+                 replay: EpisodeReplay | None = None) -> None:
         self.config = build.as_run_config(config, default=cheap_config())
         self.render_mode = render_mode
         self.on_phase = on_phase
@@ -87,10 +90,14 @@ class TeachingEnv(gym.Env):
         self.teacher = build.build_teacher(self.config, self.task)
         self.engine = build.build_engine(self.config, self.task, self.ledger, self.teacher)
         self.student = build.build_student(self.config, self.task, progress=progress)
+        #: The finished rounds of a resumed run (see ``envs.replay``), stepped through again first.
+        self.replay = replay
+        if replay is not None:
+            self.student = ReplayingStudent(self.student, replay)
         self.verifier = Verifier(self.task, [*self.task.load("val"), *self.task.load("test")])
         if run_dir is not None and not isinstance(run_dir, RunDirectory):
             run_dir = RunDirectory(run_dir)
-        self.recorder = RunRecorder(run_dir) if run_dir is not None else None
+        self.recorder = RunRecorder(run_dir, replay) if run_dir is not None else None
         self.max_rounds = self.config.env.max_rounds
         self.cap = self.config.env.examples_per_round
         self.max_per_skill = self.config.env.max_per_skill or self.cap
@@ -136,7 +143,8 @@ class TeachingEnv(gym.Env):
         state = self.state()
         if self.recorder is not None:
             self.recorder.start_episode()
-            self.recorder.record(result, timer.seconds, predictions=predictions, state=state)
+            self.recorder.record(result, timer.seconds, predictions=predictions, state=state,
+                                 ledger_seconds=self.ledger.seconds)
         return self.observation(state), {INFO_STATE: state, INFO_ROUND: result, INFO_TEST_ACCURACY: test.accuracy}
 
     def step(self, action: Any):
@@ -182,7 +190,10 @@ class TeachingEnv(gym.Env):
         previous = self._val.accuracy_by_skill
         reward_by_skill = {s: acc - previous[s] for s, acc in val.accuracy_by_skill.items()}
         self._val, self._round, self._last_reward = val, round_index, reward
-        self.ledger.add_seconds(time.perf_counter() - started)
+        if self.replay is not None and self.replay.covers(round_index):
+            self.ledger.seconds = self.replay.ledger_seconds(round_index)  # the crashed run's count, not the replay's
+        else:
+            self.ledger.add_seconds(time.perf_counter() - started)
 
         terminated = round_index >= self.max_rounds
         exhausted = [] if terminated else self.ledger.exhausted()
@@ -210,7 +221,8 @@ class TeachingEnv(gym.Env):
             self._phase("save", round_index)
             self.recorder.record(result, timer.seconds, predictions=predictions, action=typed,
                                  accepted=accepted, rejected=rejected, student=self.student, state=state,
-                                 structure_action=None if action is typed else as_json(action))
+                                 structure_action=None if action is typed else as_json(action),
+                                 ledger_seconds=self.ledger.seconds)
         self._begin_teacher_round(round_index + 1)
         info: dict[str, Any] = {INFO_STATE: state, INFO_ROUND: result}
         if test is not None:
@@ -265,6 +277,7 @@ class TeachingEnv(gym.Env):
         return int(self.np_random.integers(0, 2**31 - 1))
 
     def _phase(self, name: str, round_index: int) -> None:
+        faults.reached(name, round_index)
         if self.on_phase is not None:
             self.on_phase(name, round_index)
 

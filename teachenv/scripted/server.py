@@ -7,12 +7,13 @@ with an OpenAI-style error body. Token usage is counted in whitespace-separated 
 For tests it injects faults and records what it received, all thread-safe: ``fail_next(n, status)``
 makes the next n chat calls fail with that status (429 carries ``Retry-After: 0``),
 ``delay_seconds`` delays every chat reply (to provoke client timeouts), and ``calls``,
-``calls_by_kind`` and ``last_body`` tell what arrived. It runs in a daemon thread on an ephemeral
+``calls_by_kind``, ``calls_by_body`` and ``last_body`` tell what arrived. It runs in a daemon thread on an ephemeral
 port by default. It knows nothing about tasks: what to say is the brain's business.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -48,6 +49,8 @@ class ScriptedTeacherServer:
         self.calls = 0
         #: Chat requests by kind (the schema name, the kind guessed from the prompt, or "text").
         self.calls_by_kind: Counter[str] = Counter()
+        #: Chat requests by a digest of their whole JSON body (a request sent twice counts 2).
+        self.calls_by_body: Counter[str] = Counter()
         #: The JSON body of the latest chat request.
         self.last_body: dict[str, Any] | None = None
         self._lock = threading.Lock()
@@ -106,6 +109,7 @@ class ScriptedTeacherServer:
         with self._lock:
             self.calls += 1
             self.calls_by_kind[kind] += 1
+            self.calls_by_body[hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()] += 1
             self.last_body = body
             failure = self._pending_failures.popleft() if self._pending_failures else None
         if self.delay_seconds > 0:

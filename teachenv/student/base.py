@@ -31,5 +31,10 @@ class Student(ABC):
     def save_adapter(self, path: Path) -> None:
         """Write the current adapter (nothing if none has been trained yet)."""
 
+    def restore(self, examples: Sequence[TrainingExample], adapter: Path | None) -> None:
+        """Take up a resumed episode: ``examples`` were trained on in a finished round, and ``adapter``
+        (if given) is the adapter saved after the last finished one. Without it the student cannot resume."""
+        raise NotImplementedError(f"{type(self).__name__} cannot resume an episode (no restore()).")
+
     def close(self) -> None:
         """Release what evaluation holds beside the model (a vLLM instance); the default holds nothing."""

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from teachenv.core import faults
 from teachenv.core.config import StudentConfig, TinyStudentRecipe, TinyVLMRecipe
 from teachenv.core.errors import ConfigError
 from teachenv.core.records import EvalReport, GradedPrediction, TaskExample, TrainingExample, TrainMetrics
@@ -133,6 +134,21 @@ class LoRAStudent(Student):
     def save_adapter(self, path: Path) -> None:
         if self.adapter is not None:
             self.adapter.save_pretrained(str(path))
+
+    def restore(self, examples: Sequence[TrainingExample], adapter: Path | None) -> None:
+        """Resume: remember ``examples`` (retrain mode trains on all of them) and load ``adapter`` as the
+        trainable adapter, exactly as saved (training continues from its weights, as in the crashed run)."""
+        self.examples.extend(examples)
+        if adapter is None:
+            return
+        from peft import PeftModel
+
+        self._drop_adapter()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            self.adapter = PeftModel.from_pretrained(self.base, str(adapter), is_trainable=True)
+        self.adapter.eval()
+        self._adapter_version += 1
 
     def close(self) -> None:
         """Release the evaluation's vLLM instance, if one was built (the model itself stays usable)."""
@@ -242,6 +258,8 @@ class LoRAStudent(Student):
             trainer = SFTTrainer(model=self.adapter, args=args, train_dataset=dataset,
                                  processing_class=self.tokenizer)
             trainer.remove_callback(PrinterCallback)  # it prints the final metrics dict to stdout
+            if faults.armed("train-step"):
+                trainer.add_callback(_crash_point_callback())
             # accelerate's free_memory() runs a full gc.collect() as training starts: ~0.5 s with torch and
             # transformers loaded, half of a plumbing round. A fresh trainer has nothing to free, so the
             # long-lived objects are frozen (skipped by the collector) for the duration, then released.
@@ -255,6 +273,17 @@ class LoRAStudent(Student):
             vars(self.base).pop("forward", None)
         self.adapter.eval()
         return output.global_step, output.training_loss
+
+
+def _crash_point_callback() -> Any:
+    """A trainer callback that lets ``faults`` kill the run after a chosen optimizer step (tests only)."""
+    from transformers import TrainerCallback
+
+    class CrashPoint(TrainerCallback):
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            faults.reached("train-step", step=state.global_step)
+
+    return CrashPoint()
 
 
 def load_base(config: StudentConfig, task: Task, *,
