@@ -1,4 +1,6 @@
-"""``teachenv`` commands: ``run`` one episode of a config, ``list`` what is registered."""
+"""``teachenv`` commands: ``run`` (or resume) one episode of a config, ``bench`` a suite of episodes,
+``leaderboard`` over run directories, ``list`` what is registered. Heavy imports stay inside the
+commands, so that start-up and ``--help`` are fast."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape  # error messages hold brackets (teachenv[ray]) that are not markup
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="teachenv: environments whose agent is a teacher of a student LLM.")
@@ -20,6 +23,8 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Episode seed (overrides the config's `seed`).")] = None,
     name: Annotated[str | None, typer.Option(help="Run name (default: the config's name or file stem).")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory of the same name.")] = False,
+    resume: Annotated[bool, typer.Option(help="Continue the run of this name from its last finished round "
+                                              "(same config and --set values); start it if there is none.")] = False,
 ) -> None:
     """Run one episode: the config's agent teaches its student; writes runs/<name>/."""
     from teachenv.cli.report import print_outcome, round_progress
@@ -29,6 +34,8 @@ def run(
     from teachenv.core.errors import TeachEnvError
     from teachenv.core.run_dir import RunDirectory
 
+    if overwrite and resume:
+        raise typer.BadParameter("--overwrite replaces the run and --resume continues it: pass one of them.")
     overrides = list(set_ or [])
     if seed is not None:
         overrides.append(f"seed={seed}")
@@ -41,12 +48,64 @@ def run(
         from teachenv.cli.episode import run_episode
 
         with round_progress(console, cfg.env.max_rounds) as tracker:
-            outcome = run_episode(cfg, run_dir, overwrite=overwrite, on_phase=tracker.phase,
+            outcome = run_episode(cfg, run_dir, overwrite=overwrite, resume=resume, on_phase=tracker.phase,
                                   on_round=tracker.round_done, progress=True)
     except TeachEnvError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(code=2) from None
+    if outcome.already_finished:
+        console.print(f"{run_dir.root} already finished; nothing to resume.")
+    elif outcome.resumed_from is not None:
+        console.print(f"resumed after round {outcome.resumed_from}")
     print_outcome(Console(), outcome)
+
+
+@app.command()
+def leaderboard(
+    runs_dir: Annotated[Path, typer.Argument(help="Folder searched recursively for run directories, e.g. runs/.")],
+    out: Annotated[Path | None, typer.Option(help="Output folder (default: RUNS_DIR/leaderboard).")] = None,
+) -> None:
+    """Rank agents per environment by test gain over seeds; writes Markdown, CSV, plots and an HTML page."""
+    from teachenv.bench.leaderboard import build_leaderboard, print_leaderboard, write_outputs
+    from teachenv.bench.runs import load_runs
+    from teachenv.core.errors import TeachEnvError
+
+    try:
+        board = build_leaderboard(load_runs(runs_dir))
+    except TeachEnvError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(code=2) from None
+    outputs = write_outputs(board, out or runs_dir / "leaderboard")
+    print_leaderboard(Console(), board)
+    console.print(f"wrote {outputs.markdown}, {outputs.csv.name}, {outputs.paired_csv.name}, "
+                  f"{outputs.html.name} and {len(outputs.plots)} plot(s)", soft_wrap=True)
+
+
+@app.command()
+def bench(
+    suite: Annotated[Path, typer.Argument(help="A suite file (YAML), e.g. configs/suites/cpu-offline.yaml.")],
+    workers: Annotated[int | None, typer.Option(min=1, help="Episodes run at once (default: the suite's `workers`).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the episodes and their status; run nothing.")] = False,
+) -> None:
+    """Run a suite: agents × environments × seeds, one run directory each; finished ones are skipped."""
+    from teachenv.bench.runner import print_plan, print_results, run_suite
+    from teachenv.bench.suite import expand, load_suite
+    from teachenv.core.errors import TeachEnvError
+
+    try:
+        loaded = load_suite(suite)
+        episodes = expand(loaded)
+        pool = workers or loaded.config.workers
+        if dry_run:
+            print_plan(Console(), loaded, episodes, pool)
+            return
+        results = run_suite(loaded, episodes, workers=pool, console=console)
+    except TeachEnvError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(code=2) from None
+    print_results(Console(), results)
+    if any(r.outcome == "failed" for r in results):
+        raise typer.Exit(code=1)
 
 
 @app.command("list")

@@ -19,7 +19,8 @@ from teachenv.core.config import (
 from teachenv.core.errors import ConfigError, TeachEnvError
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIG_FILES = sorted(REPO.glob("configs/**/*.yaml"))
+# Run configs; configs/suites/ holds benchmark suites, checked by tests/bench/test_bench.py.
+CONFIG_FILES = sorted(p for p in REPO.glob("configs/**/*.yaml") if "suites" not in p.relative_to(REPO).parts)
 
 
 # -- strict validation ----------------------------------------------------------------------
