@@ -11,6 +11,7 @@ config to hold a ``sandbox`` (``SandboxConfig``) and, for ``skills``, the task t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from teachenv.core.records import TaskExample, TrainingExample, Verdict
 from teachenv.tasks.base import Task
@@ -21,6 +22,9 @@ EMPTY_BODY = "    pass\n"
 
 
 class ExecutedTask(Task):
+    #: Graded by running tests, so a teacher's example brings its own (checked by ``verify_many``).
+    needs_tests: ClassVar[bool] = True
+
     @property
     def skills(self) -> tuple[str, ...]:
         """The skills the examples carry: one (``all``) unless ``task.skills`` discovered them."""

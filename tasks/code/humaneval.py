@@ -46,7 +46,6 @@ class HumanEvalTask(ExecutedTask):
     name: ClassVar[str] = "humaneval"
     Config: ClassVar[type[BaseModel]] = HumanEvalConfig
     max_new_tokens: ClassVar[int] = 384
-    needs_tests: ClassVar[bool] = True
 
     def __init__(self, config: HumanEvalConfig | None = None) -> None:
         self.config = config or HumanEvalConfig()

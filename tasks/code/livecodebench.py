@@ -80,7 +80,6 @@ class LiveCodeBenchTask(ExecutedTask):
     name: ClassVar[str] = "livecodebench"
     Config: ClassVar[type[BaseModel]] = LiveCodeBenchConfig
     max_new_tokens: ClassVar[int] = 1024
-    needs_tests: ClassVar[bool] = True
 
     def __init__(self, config: LiveCodeBenchConfig | None = None) -> None:
         self.config = config or LiveCodeBenchConfig()

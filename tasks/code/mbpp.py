@@ -58,7 +58,6 @@ class MBPPTask(ExecutedTask, GeneratedTask):
     name: ClassVar[str] = "mbpp"
     Config: ClassVar[type[BaseModel]] = MBPPConfig
     max_new_tokens: ClassVar[int] = 384
-    needs_tests: ClassVar[bool] = True
 
     def __init__(self, config: MBPPConfig | None = None) -> None:
         self.config = config or MBPPConfig()

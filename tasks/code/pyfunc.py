@@ -36,7 +36,6 @@ class PyFuncTask(ExecutedTask, GeneratedTask):
     name: ClassVar[str] = "pyfunc"
     Config: ClassVar[type[BaseModel]] = PyFuncConfig
     max_new_tokens: ClassVar[int] = 56
-    needs_tests: ClassVar[bool] = True
     templated: ClassVar[bool] = True
     eval_only_fields: ClassVar[frozenset[str]] = frozenset({"val_per_skill", "test_per_skill", "sandbox"})
 

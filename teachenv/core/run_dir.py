@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -101,8 +102,6 @@ class RunDirectory:
                 f"or --name to pick another name."
             )
         if overwrite and self.root.exists():
-            import shutil
-
             shutil.rmtree(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.config_path, config_yaml)
@@ -116,7 +115,8 @@ class RunDirectory:
         """
         from teachenv.core.errors import RunDirectoryError
 
-        if not self.episode_path.exists() or not self.episode_rows():
+        rows = self.episode_rows()
+        if not rows:
             return False
         recorded = self.config_path.read_text(encoding="utf-8") if self.config_path.exists() else ""
         if recorded != config_yaml:
@@ -125,12 +125,10 @@ class RunDirectory:
                 f"({_first_difference(recorded, config_yaml)}). Resume with the same config and --set "
                 "values, or start a new run with --overwrite or another --name."
             )
-        last = self.episode_rows()[-1].get("round", -1)
+        last = rows[-1].get("round", -1)
         rounds = self.root / "rounds"
         for folder in rounds.iterdir() if rounds.is_dir() else ():
             if not folder.name.isdigit() or int(folder.name) > last:
-                import shutil
-
                 shutil.rmtree(folder)
         for leftover in self.root.rglob(".*.tmp"):
             leftover.unlink()

@@ -47,7 +47,9 @@ class EpisodeReplay:
                                     "it cannot be resumed (start again with --overwrite).")
         #: The last finished round (0: only the reset).
         self.rounds = len(rows) - 1
-        self._records = [self._read(k) for k in range(len(rows))]
+        records = [self._read(k) for k in range(len(rows))]
+        self._results = [RoundResult.model_validate(record["result"]) for record in records]
+        self._ledger_seconds = [float(record["ledger_seconds"]) for record in records]
 
     def _read(self, round_index: int) -> dict[str, Any]:
         path = self.run_dir.round_dir(round_index) / RESULT_FILE
@@ -62,10 +64,10 @@ class EpisodeReplay:
         return round_index <= self.rounds
 
     def result(self, round_index: int) -> RoundResult:
-        return RoundResult.model_validate(self._records[round_index]["result"])
+        return self._results[round_index]
 
     def ledger_seconds(self, round_index: int) -> float:
-        return float(self._records[round_index]["ledger_seconds"])
+        return self._ledger_seconds[round_index]
 
     def evaluation(self, round_index: int, split: EvalSplit) -> tuple[EvalReport, list[GradedPrediction]]:
         result = self.result(round_index)
