@@ -12,11 +12,14 @@ from pathlib import Path
 
 from teachenv.bench.leaderboard import (
     AGENT_HEADERS,
+    CLAIM_HEADERS,
+    CLAIMS_EXPLANATION,
     EXCLUDED_HEADERS,
     EXPLANATION,
     PAIRED_HEADERS,
     Leaderboard,
     agent_rows,
+    claim_rows,
     excluded_rows,
     paired_rows,
     summary_line,
@@ -38,7 +41,8 @@ img { max-width: 100%; margin: 0.4em 0; border: 1px solid #eee; }
 
 
 #: Columns of words, aligned left; the others hold numbers, aligned right.
-TEXT_COLUMNS = frozenset({"agent", "agent A", "agent B", "run", "status", "environment", "reason"})
+TEXT_COLUMNS = frozenset({"agent", "agent A", "agent B", "run", "status", "environment", "reason", "claim",
+                          "registered", "seeds counted", "verdict"})
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -70,6 +74,9 @@ def render(board: Leaderboard, plots: PlotFiles) -> str:
         if run_images:
             parts += [f'<details class="runs"><summary>Learning curve of each run ({len(run_images)})</summary>',
                       *run_images, "</details>"]
+    if board.claims:
+        parts += ["<h2>Pre-registered claims</h2>", f'<p class="note">{escape(CLAIMS_EXPLANATION)}</p>',
+                  table(CLAIM_HEADERS, claim_rows(board))]
     if board.excluded:
         parts += ["<h2>Runs not in the means</h2>", table(EXCLUDED_HEADERS, excluded_rows(board))]
     parts.append("</body></html>")

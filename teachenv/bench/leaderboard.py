@@ -21,8 +21,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from teachenv.bench.claims import ClaimResult, Registration, evaluate_claims, registered_when
 from teachenv.bench.runs import RunRecord, RunStatus
-from teachenv.bench.stats import Estimate, PairedDifference, mean_ci, paired_difference
+from teachenv.bench.stats import POWER, Estimate, PairedDifference, mean_ci, paired_difference
 from teachenv.core.run_dir import atomic_write_text
 
 
@@ -122,6 +123,8 @@ class EnvironmentBoard:
 class Leaderboard:
     environments: tuple[EnvironmentBoard, ...]
     excluded: tuple[RunRecord, ...]
+    #: The suites' pre-registered claims, each tested per environment (see ``teachenv.bench.claims``).
+    claims: tuple[ClaimResult, ...] = ()
 
     @property
     def agents(self) -> list[str]:
@@ -129,14 +132,35 @@ class Leaderboard:
         return sorted({a.agent for env in self.environments for a in env.agents})
 
 
-def build_leaderboard(runs: Sequence[RunRecord]) -> Leaderboard:
+def build_leaderboard(runs: Sequence[RunRecord], registrations: Sequence[Registration] = ()) -> Leaderboard:
     counted = [r for r in runs if exclusion_reason(r) is None]
     excluded = tuple(r for r in runs if exclusion_reason(r) is not None)
     by_env: dict[str, list[RunRecord]] = defaultdict(list)
     for run in counted:
         by_env[run.environment].append(run)
     return Leaderboard(environments=tuple(_environment_board(env, by_env[env]) for env in sorted(by_env)),
-                       excluded=excluded)
+                       excluded=excluded, claims=tuple(evaluate_claims(_claim_inputs(by_env), registrations)))
+
+
+def _claim_inputs(by_env: dict[str, list[RunRecord]]) -> dict[str, dict[str, dict[Hashable, tuple[float, float | None]]]]:
+    """Per environment and agent, each pair key's test gain and when its earliest run started (None if any
+    run's start is unknown: such a seed cannot count for a claim)."""
+    inputs: dict[str, dict[str, dict[Hashable, tuple[float, float | None]]]] = {}
+    for env, runs in by_env.items():
+        by_agent: dict[str, list[RunRecord]] = defaultdict(list)
+        for run in runs:
+            by_agent[run.agent].append(run)
+        inputs[env] = {}
+        for agent, agent_runs in by_agent.items():
+            gains = _by_pair_key(agent_runs)
+            starts: dict[Hashable, list[float | None]] = defaultdict(list)
+            for run in agent_runs:
+                starts[run.pair_key].append(run.started_at)
+            inputs[env][agent] = {
+                key: (gain, None if None in starts[key] else min(starts[key]))  # type: ignore[type-var]
+                for key, gain in gains.items()
+            }
+    return inputs
 
 
 def _environment_board(environment: str, runs: list[RunRecord]) -> EnvironmentBoard:
@@ -211,12 +235,20 @@ def _natural(text: str) -> tuple[int, int, str]:
 
 AGENT_HEADERS = ("#", "agent", "n", "test gain ±CI", "test start→end", "val AUC ±CI", "gain/1k acc",
                  "gen/acc", "accepted", "teacher tok", "dollars", "wall s")
-PAIRED_HEADERS = ("agent A", "agent B", "pairs", "A − B test gain ±CI", "A wins", "B wins", "unpaired A/B")
+PAIRED_HEADERS = ("agent A", "agent B", "pairs", "A − B test gain ±CI", "min. detectable", "A wins", "B wins",
+                  "unpaired A/B")
+CLAIM_HEADERS = ("claim", "environment", "registered", "seeds counted", "run before", "A − B ±CI", "p",
+                 "p (Holm)", "verdict")
 EXCLUDED_HEADERS = ("run", "status", "agent", "environment", "seed", "reason")
 EXPLANATION = ("Ranked by test gain (test accuracy at the end − at reset). ±CI: half-width of the 95% "
                "Student-t interval over seeds (n/a with one seed). val AUC: mean validation accuracy over "
                "rounds 0..R (trapezoid rule / R). gain/1k acc: test gain per 1,000 accepted examples. "
-               "gen/acc: examples generated per example accepted. Other columns are means over seeds.")
+               "gen/acc: examples generated per example accepted. Other columns are means over seeds. "
+               f"min. detectable: the smallest true difference the paired comparison detects with {POWER:.0%} "
+               "power at its number of seeds and spread (two-sided, 5%): differences below it are not resolved.")
+CLAIMS_EXPLANATION = ("Pre-registered claims (the suite's `claims`): each tested on the seeds both agents ran "
+                      "after the commit that added it, by a one-sided paired t-test; p (Holm) is corrected for "
+                      "the number of claims × environments, and a claim is supported when it is below 0.05.")
 
 
 def agent_rows(board: EnvironmentBoard) -> list[tuple[str, ...]]:
@@ -233,9 +265,30 @@ def agent_rows(board: EnvironmentBoard) -> list[tuple[str, ...]]:
 def paired_rows(board: EnvironmentBoard) -> list[tuple[str, ...]]:
     return [
         (c.agent_a, c.agent_b, str(c.result.n_pairs), c.result.estimate.format(signed=True),
-         str(c.a_wins), str(c.b_wins), f"{len(c.result.only_a)} / {len(c.result.only_b)}")
+         _plain(c.result.minimum_detectable), str(c.a_wins), str(c.b_wins),
+         f"{len(c.result.only_a)} / {len(c.result.only_b)}")
         for c in board.comparisons
     ]
+
+
+def claim_rows(board: Leaderboard) -> list[tuple[str, ...]]:
+    return [
+        (r.registration.claim.text, r.environment, registered_when(r.registration),
+         ", ".join(_pair_label(k) for k in r.seeds) or "none", str(len(r.seeds_before)),
+         r.estimate.format(signed=True), _plain(r.p_value, 4), _plain(r.p_holm, 4), r.verdict)
+        for r in board.claims
+    ]
+
+
+def _plain(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _pair_label(key: Hashable) -> str:
+    """A pair key (episode seed, base-student seed) as its episode seed, with the student's when it has one."""
+    if isinstance(key, tuple) and len(key) == 2:
+        return str(key[0]) if key[1] is None else f"{key[0]}/{key[1]}"
+    return str(key)
 
 
 def excluded_rows(board: Leaderboard) -> list[tuple[str, ...]]:
@@ -267,6 +320,8 @@ def to_markdown(board: Leaderboard, plots: dict[str, list[Path]], out_dir: Path)
                       _markdown_table(PAIRED_HEADERS, paired_rows(env)), ""]
         parts += [f"![{p.stem}]({p.relative_to(out_dir).as_posix()})" for p in plots.get(env.environment, [])]
         parts.append("")
+    if board.claims:
+        parts += ["## Pre-registered claims", "", CLAIMS_EXPLANATION, "", _markdown_table(CLAIM_HEADERS, claim_rows(board)), ""]
     if board.excluded:
         parts += ["## Runs not in the means", "", _markdown_table(EXCLUDED_HEADERS, excluded_rows(board)), ""]
     return "\n".join(parts)
@@ -300,11 +355,11 @@ def write_csvs(board: Leaderboard, out_dir: Path) -> tuple[Path, Path]:
     paired = StringIO()
     writer = csv.writer(paired, lineterminator="\n")
     writer.writerow(["environment", "agent_a", "agent_b", "n_pairs", "diff_mean", "diff_ci_low", "diff_ci_high",
-                     "a_wins", "b_wins", "unpaired_a", "unpaired_b"])
+                     "min_detectable_diff", "a_wins", "b_wins", "unpaired_a", "unpaired_b"])
     for env in board.environments:
         for c in env.comparisons:
             writer.writerow([env.environment, c.agent_a, c.agent_b, c.result.n_pairs,
-                             *estimate(c.result.estimate, True),
+                             *estimate(c.result.estimate, True), _number(c.result.minimum_detectable),
                              c.a_wins, c.b_wins, len(c.result.only_a), len(c.result.only_b)])
     paths = out_dir / "leaderboard.csv", out_dir / "paired.csv"
     atomic_write_text(paths[0], table.getvalue())
@@ -320,6 +375,9 @@ def print_leaderboard(console: Console, board: Leaderboard) -> None:
             console.print(f"[yellow]{note}[/]", soft_wrap=True)
         if env.comparisons:
             console.print(_rich_table(f"{env.environment}: paired", PAIRED_HEADERS, paired_rows(env)))
+    if board.claims:
+        console.print(_rich_table("pre-registered claims", CLAIM_HEADERS, claim_rows(board)))
+        console.print(f"[dim]{CLAIMS_EXPLANATION}[/]", soft_wrap=True)
     if board.excluded:
         console.print(_rich_table("runs not in the means", EXCLUDED_HEADERS, excluded_rows(board)))
     console.print(summary_line(board), soft_wrap=True)

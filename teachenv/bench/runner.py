@@ -36,6 +36,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from teachenv.bench.claims import parse_claim, registrations, write_registrations
 from teachenv.bench.suite import BENCH_FILE, Episode, Suite
 from teachenv.core.config import dump_config
 from teachenv.core.errors import ConfigError, TeachEnvError
@@ -84,11 +85,24 @@ def status(episode: Episode) -> Status:
     return "unfinished" if run_dir.episode_path.exists() else "new"
 
 
+def write_bench_record(episode: Episode, *, starting: bool) -> None:
+    """bench.json: the run's suite cell and, once it first starts here, when (``started_at``, Unix
+    seconds, kept from the first attempt: the pre-registered claims count only runs started after them)."""
+    path = episode.run_dir / BENCH_FILE
+    try:
+        started_at = json.loads(path.read_text(encoding="utf-8")).get("started_at")
+    except (OSError, ValueError, AttributeError):
+        started_at = None
+    if started_at is None and starting:
+        started_at = round(time.time(), 3)
+    atomic_write_json(path, {**episode.bench_record(), "started_at": started_at})
+
+
 def prepare(episode: Episode) -> list[str]:
     """Write bench.json and the resolved config; the ``teachenv`` arguments that run the episode."""
     root = episode.run_dir
     root.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(root / BENCH_FILE, episode.bench_record())
+    write_bench_record(episode, starting=True)
     atomic_write_text(root / CONFIG_FILE, dump_config(episode.config))
     # --resume continues a run the directory holds from its last finished round, or starts one.
     return ["run", str(root / CONFIG_FILE), "--name", episode.name, "--resume"]
@@ -199,12 +213,15 @@ def run_suite(suite: Suite, episodes: list[Episode], *, workers: int, console: C
     ray_settings = suite.config.ray
     execute = (ray_executor(ray_settings.address, threads, ray_settings.gpus_per_episode)
                if ray_settings.address else local_executor(threads))
+    if suite.config.claims:
+        write_registrations(suite.runs_dir, suite.config.name,
+                            registrations(suite.path, [parse_claim(c) for c in suite.config.claims]))
     results: dict[str, Result] = {}
     todo = []
     for episode in episodes:
         if status(episode) == "finished":
             if not (episode.run_dir / BENCH_FILE).exists():
-                atomic_write_json(episode.run_dir / BENCH_FILE, episode.bench_record())
+                write_bench_record(episode, starting=False)  # when it started is unknown
             results[episode.name] = Result(episode, "skipped")
         else:
             todo.append(episode)

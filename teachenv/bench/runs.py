@@ -60,6 +60,8 @@ class RunRecord(Record):
     teacher_tokens: int = 0
     dollars: float = 0.0
     seconds: float | None = Field(None, description="Wall seconds of the episode (summary.json).")
+    started_at: float | None = Field(
+        None, description="When the benchmark first started the episode, Unix seconds (bench.json); None if unknown.")
 
     @property
     def rounds(self) -> int:
@@ -169,6 +171,7 @@ def _labels(config: dict[str, Any], bench: dict[str, Any]) -> dict[str, Any]:
         "agent": str(bench.get("agent") or agent),
         "environment": str(bench.get("environment") or f"{env_id} · {task}"),
         "seed": None if seed is None else int(seed),
+        "started_at": bench.get("started_at"),
         "student": model,
         "student_seed": student_seed,
         "student_seed_key": student_seed_key,

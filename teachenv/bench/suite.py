@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from teachenv.bench.claims import parse_claim
 from teachenv.core.config import RunConfig, StrictModel, format_validation_error, load_config, read_yaml
 from teachenv.core.errors import ConfigError
 
@@ -73,6 +74,11 @@ class SuiteConfig(StrictModel):
         None, ge=1, description="OMP / MKL threads of each episode (default: this machine's cores // workers, ≥ 1)."
     )
     ray: RaySettings = Field(default_factory=RaySettings)
+    claims: list[str] = Field(
+        default_factory=list, description="Pre-registered claims, 'AGENT_A > AGENT_B' (A's test gain exceeds B's). "
+        "Commit them before running the seeds that test them: the leaderboard counts only runs started after "
+        "the commit that added each claim, and corrects for their number (Holm)."
+    )
 
     @field_validator("base")
     @classmethod
@@ -100,6 +106,16 @@ class SuiteConfig(StrictModel):
             _check_label(label)
             _check_override_keys(overrides, where=label)
         return matrix
+
+    @model_validator(mode="after")
+    def _claims_name_agents(self) -> SuiteConfig:
+        for text in self.claims:
+            claim = parse_claim(text)
+            missing = [label for label in (claim.better, claim.worse) if label not in self.agents]
+            if missing:
+                raise ValueError(f"claim {text!r} names {', '.join(map(repr, missing))}, not an agent of the suite "
+                                 f"(agents: {', '.join(self.agents)})")
+        return self
 
     @field_validator("overrides")
     @classmethod

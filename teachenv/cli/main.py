@@ -66,12 +66,13 @@ def leaderboard(
     out: Annotated[Path | None, typer.Option(help="Output folder (default: RUNS_DIR/leaderboard).")] = None,
 ) -> None:
     """Rank agents per environment by test gain over seeds; writes Markdown, CSV, plots and an HTML page."""
+    from teachenv.bench.claims import read_registrations
     from teachenv.bench.leaderboard import build_leaderboard, print_leaderboard, write_outputs
     from teachenv.bench.runs import load_runs
     from teachenv.core.errors import TeachEnvError
 
     try:
-        board = build_leaderboard(load_runs(runs_dir))
+        board = build_leaderboard(load_runs(runs_dir), read_registrations(runs_dir))
     except TeachEnvError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(code=2) from None

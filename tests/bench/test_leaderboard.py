@@ -294,3 +294,26 @@ def test_leaderboard_of_two_real_plumbing_episodes(tmp_path):
     assert pair["n_pairs"] == "1" and pair["diff_ci_low"] == ""
     assert len(list((tmp_path / "lb" / "plots" / "runs").glob("*.png"))) == 2
     assert "n/a" in (tmp_path / "lb" / "leaderboard.md").read_text()
+
+
+def test_the_leaderboard_tests_the_suites_claims_on_the_seeds_run_after_them_and_shows_what_pairs_resolve(tmp_path):
+    from teachenv.bench.claims import Claim, Registration, write_registrations
+
+    root = tmp_path / "runs"
+    for seed in range(6):
+        started = 100.0 if seed < 2 else 3000.0  # seeds 0 and 1 ran before the claim's commit
+        for agent, gain in (("a", 0.20 + seed / 100), ("b", 0.10 if seed >= 2 else 0.40)):
+            write_run(root, f"E/{agent}/seed-{seed}", agent=agent, seed=seed, test=(0.2, 0.2 + gain),
+                      bench={"suite": "s", "agent": agent, "environment": "E", "seed": seed, "started_at": started})
+    write_registrations(root, "s", [Registration(Claim("a", "b"), "c0ffee", 2000.0),
+                                    Registration(Claim("b", "a"), None, None, "not committed")])
+    result = CliRunner().invoke(app, ["leaderboard", str(root), "--out", str(tmp_path / "lb")])
+    assert result.exit_code == 0, result.output
+    markdown = (tmp_path / "lb" / "leaderboard.md").read_text()
+    claim_lines = [line for line in markdown.splitlines() if line.startswith("| a > b") or line.startswith("| b > a")]
+    assert "| 2/0, 3/0, 4/0, 5/0 | 2 |" in claim_lines[0]  # episode seed / base-student seed
+    assert claim_lines[0].endswith("| supported |") and claim_lines[1].endswith("| not registered |")
+    with open(tmp_path / "lb" / "paired.csv") as handle:
+        [pair] = list(csv.DictReader(handle))
+    # Over all six seeds the spread is large (b wins seeds 0 and 1), so only a large difference is resolvable.
+    assert float(pair["min_detectable_diff"]) > abs(float(pair["diff_mean"]))
