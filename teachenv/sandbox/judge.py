@@ -21,6 +21,9 @@ import wire
 from answer import Channel, describe
 
 
+BUILTIN_NAMES = frozenset(vars(builtins))
+
+
 class AnswerError(Exception):
     """An exception raised in the answer process whose type is not a builtin exception."""
 
@@ -60,12 +63,12 @@ class Link:
     def handle_of(self, value: object) -> int | None:
         return object.__getattribute__(value, "_handle") if isinstance(value, Remote) else None
 
-    def receive(self) -> object:
+    def receive(self, name: str = "") -> object:
         line = self.channel.receive()
         if line is None:
             raise AnswerGone("the answer's process ended (or broke its pipe) before the tests did")
         try:
-            return wire.decode(line)
+            return wire.decode(line, lambda handle: Remote(self, handle, name))
         except wire.WireError as exc:
             raise AnswerGone(f"the answer sent something that is not plain data: {exc}") from None
 
@@ -78,17 +81,12 @@ class Link:
             self.channel.send(line)
         except OSError:
             raise AnswerGone("the answer's process ended before the tests did") from None
-        reply = self.receive()
+        reply = self.receive(name)
         if type(reply) is list and len(reply) == 2 and reply[0] == "ok":
-            value = reply[1]
-            return Remote(self, value[1], name) if _is_handle(value) else value
+            return reply[1]
         if type(reply) is list and len(reply) == 3 and reply[0] == "raise" and type(reply[1]) is str:
             raise _exception(reply[1], str(reply[2]))
         raise AnswerGone(f"the answer's reply to {name} is malformed")
-
-
-def _is_handle(value: object) -> bool:
-    return type(value) is list and len(value) == 2 and value[0] == "h" and type(value[1]) is int
 
 
 def _exception(name: str, message: str) -> BaseException:
@@ -102,12 +100,15 @@ def _exception(name: str, message: str) -> BaseException:
 
 
 def namespace_of(names: list, link: Link) -> dict:
-    """The tests' namespace: the program's top-level names as plain copies, modules and remotes."""
+    """The tests' namespace: the program's top-level names as plain copies, modules and remotes
+    (except those that would shadow a builtin: a program cannot redefine what the tests call)."""
     namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
     for entry in names if type(names) is list else []:
         if not (type(entry) is list and len(entry) == 3 and type(entry[0]) is str):
             continue
         name, kind, payload = entry
+        if name in BUILTIN_NAMES:  # the tests keep the real `abs`, `len`, `AssertionError` ...
+            continue
         if kind == "value" and type(payload) is str:
             try:
                 namespace[name] = wire.decode(payload.encode())
