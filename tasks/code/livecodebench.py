@@ -38,6 +38,8 @@ logger = logging.getLogger("teachenv")
 HUB_FILES = "hf://datasets/livecodebench/code_generation_lite/"
 #: Test cases run per problem (the slowest problems have hundreds).
 MAX_TESTS = 20
+#: The most an encoded private test-case field may inflate to (the largest real ones are a few MB).
+MAX_DECODED_BYTES = 256 << 20
 
 
 class LiveCodeBenchConfig(BaseModel):
@@ -55,12 +57,40 @@ class _NoClasses(pickle.Unpickler):
 
 
 def decode_cases(text: str) -> list[dict]:
-    """Test cases from JSON, or from base64 + zlib + pickle of JSON (no class is ever loaded)."""
+    """Test cases from JSON, or from base64 + zlib + pickle of JSON (no class is ever loaded);
+    ValueError for anything else (a list of objects is required)."""
     try:
-        return list(json.loads(text))
+        cases = json.loads(text)
     except json.JSONDecodeError:
-        raw = _NoClasses(io.BytesIO(zlib.decompress(base64.b64decode(text)))).load()
-        return list(json.loads(raw))
+        cases = _json_or_error(_unpickled(text))
+    except RecursionError:
+        raise ValueError("the test cases are nested too deeply") from None
+    if not isinstance(cases, list) or not all(isinstance(case, dict) for case in cases):
+        raise ValueError(f"test cases must be a JSON list of objects, not {type(cases).__name__}")
+    return cases
+
+
+def _unpickled(text: str) -> str:
+    try:
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(base64.b64decode(text), MAX_DECODED_BYTES)
+        if inflater.unconsumed_tail:
+            raise ValueError(f"the encoded test cases inflate to over {MAX_DECODED_BYTES} bytes")
+        value = _NoClasses(io.BytesIO(raw)).load()
+    except pickle.UnpicklingError as exc:
+        raise ValueError(f"unreadable encoded test cases: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - bytes from a dataset: the unpickler raises anything on garbage
+        raise ValueError(f"unreadable encoded test cases ({type(exc).__name__}: {exc})"[:300]) from None
+    if not isinstance(value, str):
+        raise ValueError(f"the encoded test cases hold a {type(value).__name__}, not JSON text")
+    return value
+
+
+def _json_or_error(text: str) -> object:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("the test cases are nested too deeply") from None
 
 
 #: The program side of a stdin problem: the solution's source, and a function that runs it as
@@ -126,7 +156,7 @@ class LiveCodeBenchTask(ExecutedTask):
         try:
             cases = decode_cases(raw.get("public_test_cases") or "[]")
             cases += decode_cases(raw.get("private_test_cases") or "[]")
-        except (ValueError, TypeError, zlib.error, pickle.UnpicklingError) as exc:
+        except ValueError as exc:
             self.skipped.append((row, f"unreadable test cases: {exc}"))
             return None
         if not cases:
