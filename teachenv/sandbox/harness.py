@@ -3,8 +3,8 @@
 Run as ``python -s harness.py job.json`` in the run's directory, as root inside the run's
 namespaces (the launcher's child), standard library only. ``job.json`` holds the settings; each
 item's program and tests are in files of their own (``program-K.py``, ``tests-K.json``), readable
-by root only. For each item the zygote forks; in the isolated mode that child unshares a new PID,
-mount and IPC namespace and forks the item's *init* (PID 1 there), which mounts a fresh tmpfs on
+by root only. For each item the zygote forks the item's *init*: in the isolated mode PID 1 of a new PID
+namespace, in new mount and IPC namespaces, where it mounts a fresh tmpfs on
 /tmp (the item's working directory lives in it) and a /proc of its own, then forks
 
 - the **answer** (uid A, its own rlimits): runs the program and serves calls (`answer`), and
@@ -14,7 +14,8 @@ mount and IPC namespace and forks the item's *init* (PID 1 there), which mounts 
 The init waits for the verdict, the answer's death or the item's deadline, whichever comes first,
 and exits; the kernel then kills whatever is left in the item's PID namespace (``setsid`` daemons
 included) before the zygote, which waits for it, starts the next item. The zygote alone writes
-verdicts to fd 3, stamped with the item's index. In the weak mode (no namespaces) the init is a
+verdicts to fd 3, stamped with the item's index. (The zygote unshares the PID namespace itself
+and undoes that with ``setns`` after the fork: one process less per item than a middleman.) In the weak mode (no namespaces) the init is a
 child subreaper that kills all its descendants instead, and without root answer and judge share a
 uid: there a program can reach the judge, so weak-mode verdicts are not protected.
 
@@ -24,7 +25,10 @@ It knows nothing about the parent, its config models or how it was launched.
 from __future__ import annotations
 
 import fcntl
+import gc
+import importlib
 import json
+import math
 import os
 import selectors
 import shutil
@@ -37,7 +41,13 @@ from answer import Channel, serve
 from judge import judge
 
 RESULT_FD = 3
+# Imported once here, so that items' answers and judges find them loaded instead of each importing
+# them anew (typing alone costs a few ms a process); what answers import most.
+PRELOADED = ("typing", "math", "re", "collections", "itertools", "functools", "heapq", "string", "random", "bisect")
 VERDICT_BYTES = 1 << 20
+# When the judge reports that the answer went away, how long to wait for the answer's exit status
+# (a CPU limit reads better than "crashed"); a dying process exits within milliseconds.
+ANSWER_EXIT_GRACE_S = 0.5
 FIELDS = ("status", "failed_test", "error", "stdout", "exit_code", "signal")
 
 
@@ -146,14 +156,17 @@ class ItemInit:
         selector.register(wake_r, selectors.EVENT_READ)
         if out_r is not None:
             selector.register(out_r, selectors.EVENT_READ)
-        verdict, output, ended = b"", bytearray(), None
-        cap = self.job["output_chars"]
-        while b"\n" not in verdict:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
+        verdict, output, ended, judged = b"", bytearray(), None, None
+        cap, grace_until = self.job["output_chars"], math.inf
+        while judged is None:
+            now = time.monotonic()
+            if now >= grace_until:  # the answer vanished for the judge but has not exited: its verdict stands
+                judged = self._judged(verdict)
+                break
+            if now >= self.deadline:
                 return self._finish({"status": "timeout", "failed_test": None,
                                      "error": f"the item ran longer than {self.job['item_seconds']:g} s"}, output)
-            for key, _ in selector.select(remaining):
+            for key, _ in selector.select(min(self.deadline, grace_until) - now):
                 if key.fd == wake_r:
                     os.read(wake_r, 4096)
                     continue
@@ -175,7 +188,13 @@ class ItemInit:
                 except BlockingIOError:
                     pass
                 if b"\n" not in verdict:
-                    return self._finish(self._death(*ended), output)
+                    judged = self._death(*ended)
+            if b"\n" in verdict:
+                judged = self._judged(verdict)
+                if judged.get("status") == "crashed" and ended is not None:
+                    judged = self._death(*ended)  # how the answer ended says more than "it went away"
+                elif judged.get("status") == "crashed" and grace_until == math.inf:
+                    judged, grace_until = None, time.monotonic() + ANSWER_EXIT_GRACE_S  # wait for its exit status
         if out_r is not None:  # what the answer printed before the verdict is in the pipe already
             os.set_blocking(out_r, False)
             try:
@@ -183,7 +202,7 @@ class ItemInit:
                     output += chunk[: cap - len(output)]
             except BlockingIOError:
                 pass
-        return self._finish(self._judged(verdict), output)
+        return self._finish(judged, output)
 
     def _reap(self, answer: int) -> tuple[int, float] | None:
         """Reap what has exited (PID 1 inherits orphans); the answer's (wait status, CPU s) if it ended."""
@@ -233,27 +252,21 @@ class Zygote:
     def __init__(self, job: dict) -> None:
         self.job = job
         self.dir_fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+        self.pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY) if job["mode"] == "isolated" else -1
         # The script's own directory is left out: the judge imports only what the answer cannot write.
         self.trusted_path = [path for path in sys.path[1:] if not path.startswith(("/tmp", job["workdir"]))]
 
     def grade(self, offset: int) -> dict:
         started = time.perf_counter()
         report_r, report_w = os.pipe()
-        child = os.fork()
-        if child == 0:
-            try:
-                os.close(report_r)
-                os.close(RESULT_FD)
-                self._item(offset, report_w)
-            finally:
-                os._exit(70)
+        child = self._fork_init(offset, report_r, report_w)
         os.close(report_w)
         data = bytearray()
         while chunk := os.read(report_r, 1 << 16):
             if len(data) < VERDICT_BYTES:
                 data += chunk
         os.close(report_r)
-        os.waitpid(child, 0)
+        os.waitpid(child, 0)  # returns once every process of the item's PID namespace is gone
         try:
             record = json.loads(bytes(data))
         except ValueError:
@@ -264,25 +277,41 @@ class Zygote:
         return {"index": self.job["start"] + offset, **verdict, "stdout": verdict["stdout"] or "",
                 "duration_s": round(time.perf_counter() - started, 6)}
 
-    def _item(self, offset: int, report_w: int) -> None:
-        init = ItemInit(self.job, offset, self.dir_fd, self.trusted_path, report_w)
-        if self.job["mode"] != "isolated":
-            privileges.become_subreaper()
-            init.run()
-        privileges.unshare(privileges.CLONE_NEWPID | privileges.CLONE_NEWNS | privileges.CLONE_NEWIPC)
-        if os.fork() == 0:
-            init.run()
-        os.close(report_w)
+    def _fork_init(self, offset: int, report_r: int, report_w: int) -> int:
+        """Fork the item's init: PID 1 of a new PID namespace (unshared here, so that the init is the
+        child itself, then undone with setns for the next item), or a subreaper in the weak mode."""
+        isolated = self.job["mode"] == "isolated"
+        if isolated:
+            privileges.unshare(privileges.CLONE_NEWPID)
         try:
-            os.wait()
-        finally:
-            os._exit(0)
+            child = os.fork()
+        except BaseException:
+            if isolated:
+                privileges.setns(self.pid_ns, privileges.CLONE_NEWPID)
+            raise
+        if child != 0 and isolated:
+            privileges.setns(self.pid_ns, privileges.CLONE_NEWPID)
+        if child == 0:
+            try:
+                os.close(report_r)
+                os.close(RESULT_FD)
+                if isolated:
+                    privileges.unshare(privileges.CLONE_NEWNS | privileges.CLONE_NEWIPC)
+                else:
+                    privileges.become_subreaper()
+                ItemInit(self.job, offset, self.dir_fd, self.trusted_path, report_w).run()
+            finally:
+                os._exit(70)
+        return child
 
 
 def main(argv: list[str]) -> None:
     with open(argv[1], encoding="utf-8") as handle:
         job = json.load(handle)
     zygote = Zygote(job)
+    for name in PRELOADED:
+        importlib.import_module(name)
+    gc.freeze()  # the forked item processes never collect (and so copy) the zygote's objects
     if job["announce"]:
         _write_all(RESULT_FD, b'{"event": "ready"}\n')  # from here on, a death is the current item's doing
     for offset in range(job["count"]):

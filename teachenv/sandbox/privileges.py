@@ -40,6 +40,11 @@ def unshare(flags: int) -> None:
     libc_call("unshare", ctypes.c_int(flags))
 
 
+def setns(fd: int, nstype: int) -> None:
+    """``setns(2)`` (``os.setns`` is Python 3.12+)."""
+    libc_call("setns", ctypes.c_int(fd), ctypes.c_int(nstype))
+
+
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     enc = lambda text: None if text is None else text.encode()  # noqa: E731
     libc_call("mount", enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data))
