@@ -2,7 +2,8 @@
 
 Owns the sequence select mode → spec → execute → read the ending → verdict; `sandbox_run` is
 the shared first half that the batch mode reuses. The mechanics live in `process` (parent) and
-`launcher` / `harness` (inside); this module knows what a verdict means, not how isolation works.
+`launcher` / `harness` (inside); a single program is graded as a batch of one whose output is
+the run's own. This module knows what a verdict means, not how isolation works.
 """
 
 from __future__ import annotations

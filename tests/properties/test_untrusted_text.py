@@ -10,10 +10,8 @@ boxes left open, powers and fractions, fences around JSON, deep nesting, encoded
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import pickle
-import signal
 import zlib
 
 import numpy as np
@@ -29,26 +27,11 @@ from teachenv.tasks.code.livecodebench import decode_cases
 from teachenv.tasks.math.extraction import final_answer, last_boxed, normalize_number
 from teachenv.tasks.vqa.questions import answer, parse_question
 from teachenv.tasks.vqa.scene import sample_scene, scene_from_dict, scene_from_json
+from timebox import time_box
 
 CALL_LIMIT_S = 2.0
 PROPERTY = settings(derandomize=True, deadline=None, database=None, max_examples=150,
                     suppress_health_check=[HealthCheck.too_slow])
-
-
-@contextlib.contextmanager
-def time_box(seconds: float = CALL_LIMIT_S):
-    """Fail the example (not hang the suite) when one call runs longer than `seconds`."""
-
-    def expire(signum, frame):
-        raise TimeoutError(f"a parser ran longer than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def texts(fragments: list[str], max_parts: int = 30) -> st.SearchStrategy[str]:
@@ -65,7 +48,7 @@ MATH = ["\\boxed{", "\\boxed ", "\\fbox{", "{", "}", "\\{", "####", "The answer 
 @PROPERTY
 @given(texts(MATH))
 def test_final_answer_extraction_returns_text_or_none(text):
-    with time_box():
+    with time_box(CALL_LIMIT_S):
         found = final_answer(text)
         boxed = last_boxed(text)
         number = normalize_number(text)
@@ -77,7 +60,7 @@ def test_final_answer_extraction_returns_text_or_none(text):
 @PROPERTY
 @given(st.integers(-10**9, 10**9), st.sampled_from(["{}", "$ {} $", "So it is {}.", "#### {}", "\\boxed{{{}}}"]))
 def test_a_stated_integer_is_found_in_every_position(value, form):
-    with time_box():
+    with time_box(CALL_LIMIT_S):
         assert normalize_number(final_answer(form.format(value))) == str(value)
 
 
@@ -89,7 +72,7 @@ PLAN = ["add", "add-carry", "mul", "list.sort", "unknown", ":", " ", "12", "0", 
 @PROPERTY
 @given(texts(PLAN))
 def test_the_plan_grammar_gives_a_plan_or_a_plan_error(text):
-    with time_box():
+    with time_box(CALL_LIMIT_S):
         try:
             plan = parse_plan(text, SKILLS)
         except PlanError:
@@ -106,7 +89,7 @@ def test_the_plan_grammar_gives_a_plan_or_a_plan_error(text):
                                           max_size=2)), min_size=1, max_size=4))
 def test_a_plan_written_as_text_reads_back_equal(requests):
     plan = Plan(requests=tuple(SkillRequest(skill=s, count=c, params=p) for s, c, p in requests))
-    with time_box():
+    with time_box(CALL_LIMIT_S):
         assert parse_plan(plan.to_text(), SKILLS) == plan
 
 
@@ -122,7 +105,7 @@ JSON = ["```json\n", "```", "{", "}", "[", "]", '"skill"', ":", '"add"', ",", '"
 @PROPERTY
 @given(texts(JSON))
 def test_json_reply_repair_reads_a_value_or_raises_value_error(text):
-    with time_box():
+    with time_box(CALL_LIMIT_S):
         try:
             extract_json(text)
         except ValueError:
@@ -152,7 +135,7 @@ SCENE_VALUES = st.recursive(
 @PROPERTY
 @given(SCENE_VALUES)
 def test_a_scene_specification_is_a_scene_or_a_value_error(data):
-    with time_box():
+    with time_box(CALL_LIMIT_S):
         for parse in (lambda: scene_from_dict(data), lambda: scene_from_json(json.dumps(data))):
             try:
                 parse()
@@ -168,7 +151,7 @@ QUESTION = ["how many", "circles", "squares", "are there", "?", "is the", "red",
 @given(texts(QUESTION, 12), st.integers(0, 2**32 - 1))
 def test_a_question_is_answered_or_refused_with_a_value_error(question, seed):
     scene = sample_scene(np.random.default_rng(seed), 3)
-    with time_box():
+    with time_box(CALL_LIMIT_S):
         parsed = parse_question(question)
         try:
             reply = answer(scene, question)
@@ -190,7 +173,7 @@ CASES = [json.dumps([{"input": "1 2\n", "output": "3\n", "testtype": "stdin"}]),
 @given(st.one_of(st.sampled_from(CASES), texts(CASES + ["{", "[", "=", "A"], 4),
                  st.binary(max_size=200).map(lambda raw: base64.b64encode(zlib.compress(raw)).decode())))
 def test_livecodebench_test_cases_decode_to_cases_or_a_value_error(text):
-    with time_box():
+    with time_box(CALL_LIMIT_S):
         try:
             cases = decode_cases(text)
         except ValueError:
