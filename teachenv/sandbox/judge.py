@@ -16,6 +16,7 @@ from __future__ import annotations
 import builtins
 import importlib
 import sys
+from typing import NoReturn
 
 import wire
 from answer import Channel, describe
@@ -53,6 +54,12 @@ class Remote:
     def __repr__(self) -> str:
         return f"<the answer's {self._name}>"
 
+    def _not_a_value(self, *args: object) -> NoReturn:
+        raise TypeError(f"{self!r} is not plain data: it can be called or its attributes read, nothing else")
+
+    # A remote object is no value: a test cannot take it for True, equal to anything, or a key.
+    __bool__ = __eq__ = __ne__ = __hash__ = __lt__ = __le__ = __gt__ = __ge__ = _not_a_value
+
 
 class Link:
     """The judge's end of the two pipes to the answer."""
@@ -89,9 +96,14 @@ class Link:
         raise AnswerGone(f"the answer's reply to {name} is malformed")
 
 
+# Exceptions that steer the control flow of the test that catches them (a StopIteration from
+# ``all(map(f, cases))`` would end the iteration early and pass): raised as AnswerError instead.
+CONTROL_FLOW = (StopIteration, StopAsyncIteration)
+
+
 def _exception(name: str, message: str) -> BaseException:
     kind = getattr(builtins, name, None)
-    if isinstance(kind, type) and issubclass(kind, Exception) and not issubclass(kind, AnswerGone):
+    if isinstance(kind, type) and issubclass(kind, Exception) and not issubclass(kind, CONTROL_FLOW):
         try:
             return kind(message)
         except Exception:  # noqa: BLE001 - a builtin exception that wants other arguments

@@ -49,9 +49,15 @@ HOSTILE = {
                         "def f(x):\n    return Equal(0)",
     "early exit": "import os\nos._exit(0)",
     "exit during a call": "import os\ndef f(x):\n    os._exit(0)",
+    "forged reply of a handle": "import os\nline = b'[\"l\",[\"ok\",[\"h\",0]]]\\n'\n"
+                                "os.write(4, b'[\"l\",[\"names\",[\"l\",[[\"l\",[\"f\",\"handle\",[\"i\",\"0x0\"]]]]]]]\\n' + line * 8)\n"
+                                "import time\ntime.sleep(600)",
+    "StopIteration out of a call": "def f(x):\n    raise StopIteration",
     "kill everything it can": "import ctypes, os\ndef f(x):\n    ctypes.CDLL(None).kill(-1, 9)\n    return 0",
 }
-HOSTILE_TESTS = ("import json\nassert abs(f(3) - 9) < 1e-9\nassert f(3) == json.loads('9')",)
+# Each hostile program is graded three times, against each of these tests of f(x) == x * x.
+HOSTILE_TESTS = (("assert f(3)\nassert f(-3) != 0",), ("assert all(map(f, [3, -3]))",),
+                 ("import json\nassert abs(f(3) - 9) < 1e-9\nassert f(3) == json.loads('9')",))
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +68,12 @@ def alone() -> list[tuple[str, int | None]]:
 
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
 def test_a_hostile_item_neither_passes_nor_changes_the_verdicts_around_it(kind, alone):
-    hostile = Job(program=HOSTILE[kind], tests=HOSTILE_TESTS)
-    batch = run_batch([*ORDINARY[:2], hostile, *ORDINARY[2:]], CONFIG)
+    hostile = [Job(program=HOSTILE[kind], tests=tests) for tests in HOSTILE_TESTS]
+    batch = run_batch([*ORDINARY[:2], *hostile, *ORDINARY[2:]], CONFIG)
     verdicts = [(item.status, item.failed_test) for item in batch.items]
-    assert verdicts[:2] + verdicts[3:] == alone, batch.items
+    assert verdicts[:2] + verdicts[5:] == alone, batch.items
     assert alone == [("passed", None)] * 4 + [("failed", 1)]
-    assert batch.items[2].status != "passed", batch.items[2]
+    assert [item.status for item in batch.items[2:5] if item.status == "passed"] == [], batch.items[2:5]
     assert batch.runs == 1
 
 
@@ -75,8 +81,9 @@ def test_the_same_hostile_programs_pass_once_their_answer_is_right():
     """The hostile programs above fail for what they do, not because the harness rejects them (the
     forgers break their own channel to the judge, so they fail whatever they return)."""
     right = {"fork bomb", "thread bomb", "spinning setsid child"}
-    jobs = [Job(program=HOSTILE[kind].replace("return 0", "return x * x"), tests=HOSTILE_TESTS) for kind in sorted(right)]
-    assert [item.status for item in run_batch(jobs, CONFIG).items] == ["passed"] * len(right)
+    jobs = [Job(program=HOSTILE[kind].replace("return 0", "return x * x"), tests=tests)
+            for kind in sorted(right) for tests in HOSTILE_TESTS]
+    assert [item.status for item in run_batch(jobs, CONFIG).items] == ["passed"] * len(jobs)
 
 
 def test_sleepers_that_use_up_a_runs_wall_clock_cost_no_other_item_its_verdict():
