@@ -77,7 +77,8 @@ def _grade_chunk(jobs: list[Job], start: int, stop: int, config: SandboxConfig, 
         job = {"start": first, "items": [{"program": job.program, "tests": list(job.tests)} for job in jobs[first:stop]]}
         # Each item's processes get their own CPU limit; its init enforces item_seconds of wall clock.
         run = sandbox_run(
-            config, mode, python, "batch", job, cpu_seconds=math.ceil(config.item_seconds) + 1,
+            config, mode, python, "batch", job,
+            cpu_seconds=min(math.ceil(config.cpu_seconds), math.ceil(config.item_seconds) + 1),
             stall_seconds=config.item_seconds + STALL_GRACE_S,
         )
         chunk.runs.append(run.ending.isolation)

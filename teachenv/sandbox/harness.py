@@ -89,6 +89,7 @@ class ItemInit:
         self.trusted_path, self.report_fd = trusted_path, report_fd
         self.capture = job["output"] == "capture"
         self.deadline = time.monotonic() + job["item_seconds"]
+        self.answer_forked = False
 
     def _workdir(self) -> str:
         if self.job["mode"] == "isolated":
@@ -107,7 +108,9 @@ class ItemInit:
         try:
             record = self._grade()
         except BaseException as exc:  # noqa: BLE001 - a failure of the grading itself, reported as such
-            record = {"status": "crashed", "error": f"the item's init failed: {type(exc).__name__}: {exc}"}
+            # Before the answer exists (mounts, files) it is the sandbox's failure, not the item's.
+            status = "crashed" if self.answer_forked else "sandbox-error"
+            record = {"status": status, "error": f"the item's init failed: {type(exc).__name__}: {exc}"}
         try:
             _write_all(self.report_fd, json.dumps(record).encode())
         finally:
@@ -127,6 +130,7 @@ class ItemInit:
         if answer == 0:
             _become({0: devnull, 1: out_w, 2: 2, 3: to_answer_r, 4: to_judge_w}, job["answer_uid"], job["rlimits"], workdir)
             serve(program, Channel(3, 4))
+        self.answer_forked = True
         del program
         tests = json.loads(_read_file(self.dir_fd, f"tests-{self.index}.json"))  # only after the answer forked
         verdict_r, verdict_w = os.pipe()

@@ -68,7 +68,7 @@ def read_verdict(record: Mapping[str, object]) -> tuple[Status, int | None, str 
     """A harness verdict checked for shape; None if malformed (only the harness's zygote writes
     the result pipe, so a malformed line means the harness itself broke)."""
     status, failed, error = record.get("status"), record.get("failed_test"), record.get("error")
-    if status not in _STATUSES or status == "sandbox-error":
+    if status not in _STATUSES:
         return None
     if not (failed is None or (isinstance(failed, int) and not isinstance(failed, bool))):
         return None
