@@ -127,21 +127,26 @@ class ItemInit:
         to_judge_r, to_judge_w = os.pipe()
         out_r, out_w = os.pipe() if self.capture else (None, 1)
         answer = os.fork()
-        if answer == 0:
-            _become({0: devnull, 1: out_w, 2: 2, 3: to_answer_r, 4: to_judge_w}, job["answer_uid"], job["rlimits"], workdir)
-            serve(program, Channel(3, 4))
+        if answer == 0:  # never returns into the init's code
+            try:
+                _become({0: devnull, 1: out_w, 2: 2, 3: to_answer_r, 4: to_judge_w}, job["answer_uid"], job["rlimits"], workdir)
+                serve(program, Channel(3, 4))
+            finally:
+                os._exit(1)
         self.answer_forked = True
         del program
         tests = json.loads(_read_file(self.dir_fd, f"tests-{self.index}.json"))  # only after the answer forked
         verdict_r, verdict_w = os.pipe()
         judge_pid = os.fork()
-        if judge_pid == 0:
-            _become({0: devnull, 1: out_w, 2: 2, 3: to_judge_r, 4: to_answer_w, 5: verdict_w},
-                    job["judge_uid"], job["rlimits"], "/")
-            sys.path[:] = self.trusted_path  # nothing the answer can write is importable here
-            sys.path_importer_cache.clear()
-            _write_all(5, json.dumps(judge(tests, Channel(3, 4))).encode() + b"\n")
-            os._exit(0)
+        if judge_pid == 0:  # never returns into the init's code
+            try:
+                _become({0: devnull, 1: out_w, 2: 2, 3: to_judge_r, 4: to_answer_w, 5: verdict_w},
+                        job["judge_uid"], job["rlimits"], "/")
+                sys.path[:] = self.trusted_path  # nothing the answer can write is importable here
+                sys.path_importer_cache.clear()
+                _write_all(5, json.dumps(judge(tests, Channel(3, 4))).encode() + b"\n")
+            finally:
+                os._exit(0)
         del tests
         for fd in (to_answer_r, to_answer_w, to_judge_r, to_judge_w, verdict_w, devnull):
             os.close(fd)
