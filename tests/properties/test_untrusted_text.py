@@ -4,7 +4,8 @@ value or its typed error on ANY input, and never hangs (each call is time-boxed)
 Property-based (`hypothesis`), deterministic in CI (``derandomize=True``, no example database, no
 per-example deadline: a slow example on a loaded machine is not a failure; only the time box is).
 The strategies are seeded with the shapes that broke or nearly broke these parsers: braces and
-boxes left open, powers and fractions, fences around JSON, deep nesting, encoded test cases.
+boxes left open, powers and fractions, fences around JSON, deep nesting, encoded test cases, and
+the tagged plain data the sandbox's answer sends its judge (`teachenv.sandbox.wire`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pydantic import BaseModel
 from teachenv.core.plan import Plan, PlanError, parse_plan
 from teachenv.core.records import SkillRequest
 from teachenv.engines.json_reply import extract_json, parse_reply
+from teachenv.sandbox import wire
 from teachenv.tasks.code.livecodebench import decode_cases
 from teachenv.tasks.math.extraction import final_answer, last_boxed, normalize_number
 from teachenv.tasks.vqa.questions import answer, parse_question
@@ -179,3 +181,48 @@ def test_livecodebench_test_cases_decode_to_cases_or_a_value_error(text):
         except ValueError:
             return
     assert isinstance(cases, list) and all(isinstance(case, dict) for case in cases)
+
+
+PLAIN = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.complex_numbers(allow_nan=False),
+              st.text(), st.binary()),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.lists(inner, max_size=4).map(tuple),
+                            st.dictionaries(st.one_of(st.integers(), st.text()), inner, max_size=4),
+                            st.frozensets(st.one_of(st.integers(), st.text()), max_size=4),
+                            st.sets(st.one_of(st.integers(), st.text()), max_size=4)),
+    max_leaves=25,
+)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal, of exactly the same types all the way down, and -0.0 is not 0.0."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, float):
+        return repr(a) == repr(b)
+    return a == b
+
+
+@PROPERTY
+@given(PLAIN)
+def test_plain_data_crosses_the_sandbox_wire_exactly(value):
+    with time_box(CALL_LIMIT_S):
+        assert _same(wire.decode(wire.encode(value)), value)
+
+
+WIRE = ['["l",[', '["t",[', '["S",[', '["d",[', '["i","0x10"]', '["f","nan"]', '["f","-0x0.0p+0"]', '["f",3]', '["h",0]',
+        '["c","0x1p0","inf"]', '["b","\\u00ff"]', '"text"', "null", "true", "]]", "]", ",", "[", "{", "}", '["x"]', '["i","zz"]']
+
+
+@PROPERTY
+@given(st.one_of(texts(WIRE).map(str.encode), st.binary(max_size=100)))
+def test_the_sandbox_wire_decodes_any_bytes_to_plain_data_or_a_wire_error(data):
+    with time_box(CALL_LIMIT_S):
+        try:
+            wire.decode(data)
+        except wire.WireError:
+            pass
