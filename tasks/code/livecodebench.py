@@ -6,9 +6,11 @@ files are read directly through ``data_files``: by default validation from ``tes
 problems of release_v1) and test from ``test2.jsonl`` (those release_v2 added: later contests, so
 the splits are disjoint by date), both configurable (DataEnvGym uses release_v1 / v2 alike). Test
 cases: ``public_test_cases`` (JSON) and ``private_test_cases`` (JSON, or base64 + zlib + pickle of
-JSON — unpickled with every class lookup refused, so no code runs). ``stdin`` problems run the
-program with the input on stdin and compare the printed tokens; ``functional`` (LeetCode) problems
-call ``Solution().<func_name>`` on the JSON arguments. Skills: the difficulty (or the platform). Rows
+JSON — unpickled with every class lookup refused, so no code runs). ``stdin`` problems: the program
+side gets a function that runs the solution as ``__main__`` on the input and returns what it
+printed, and the test (in the sandbox's judge process) compares the printed tokens; ``functional``
+(LeetCode) problems: the tests call ``Solution().<func_name>`` on the JSON arguments, through the
+judge's plain-data proxies. Skills: the difficulty (or the platform). Rows
 without tests are skipped and reported. It knows nothing of models or engines.
 """
 
@@ -36,6 +38,8 @@ logger = logging.getLogger("teachenv")
 HUB_FILES = "hf://datasets/livecodebench/code_generation_lite/"
 #: Test cases run per problem (the slowest problems have hundreds).
 MAX_TESTS = 20
+#: The most an encoded private test-case field may inflate to (the largest real ones are a few MB).
+MAX_DECODED_BYTES = 256 << 20
 
 
 class LiveCodeBenchConfig(BaseModel):
@@ -53,26 +57,71 @@ class _NoClasses(pickle.Unpickler):
 
 
 def decode_cases(text: str) -> list[dict]:
-    """Test cases from JSON, or from base64 + zlib + pickle of JSON (no class is ever loaded)."""
+    """Test cases from JSON, or from base64 + zlib + pickle of JSON (no class is ever loaded);
+    ValueError for anything else (a list of objects is required)."""
     try:
-        return list(json.loads(text))
+        cases = json.loads(text)
     except json.JSONDecodeError:
-        raw = _NoClasses(io.BytesIO(zlib.decompress(base64.b64decode(text)))).load()
-        return list(json.loads(raw))
+        cases = _json_or_error(_unpickled(text))
+    except RecursionError:
+        raise ValueError("the test cases are nested too deeply") from None
+    if not isinstance(cases, list) or not all(isinstance(case, dict) for case in cases):
+        raise ValueError(f"test cases must be a JSON list of objects, not {type(cases).__name__}")
+    return cases
+
+
+def _unpickled(text: str) -> str:
+    try:
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(base64.b64decode(text), MAX_DECODED_BYTES)
+        if inflater.unconsumed_tail:
+            raise ValueError(f"the encoded test cases inflate to over {MAX_DECODED_BYTES} bytes")
+        value = _NoClasses(io.BytesIO(raw)).load()
+    except pickle.UnpicklingError as exc:
+        raise ValueError(f"unreadable encoded test cases: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - bytes from a dataset: the unpickler raises anything on garbage
+        raise ValueError(f"unreadable encoded test cases ({type(exc).__name__}: {exc})"[:300]) from None
+    if not isinstance(value, str):
+        raise ValueError(f"the encoded test cases hold a {type(value).__name__}, not JSON text")
+    return value
+
+
+def _json_or_error(text: str) -> object:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("the test cases are nested too deeply") from None
+
+
+#: The program side of a stdin problem: the solution's source, and a function that runs it as
+#: ``__main__`` on a given stdin and returns what it printed. The judge compares that text with the
+#: expected output in its own process (never running the solution there).
+STDIN_RUNNER = """\
+def run_on_stdin(stdin):
+    import io, sys
+    saved = sys.stdin, sys.stdout
+    sys.stdin, sys.stdout = io.StringIO(stdin), io.StringIO()
+    try:
+        try:
+            exec(compile(SOLUTION, '<solution>', 'exec'), {'__name__': '__main__'})
+        except SystemExit:
+            pass
+        return sys.stdout.getvalue()
+    finally:
+        sys.stdin, sys.stdout = saved
+"""
+
+
+def stdin_program(code: str) -> str:
+    return f"SOLUTION = {code!r}\n{STDIN_RUNNER}"
 
 
 def stdin_test(case: dict) -> str:
-    return (f"import io as _io, sys as _sys\n_saved = (_sys.stdin, _sys.stdout)\n"
-            f"_sys.stdin, _sys.stdout = _io.StringIO({case['input']!r}), _io.StringIO()\n"
-            "try:\n    try:\n        exec(compile(__solution__, '<solution>', 'exec'), {'__name__': '__main__'})\n"
-            "    except SystemExit:\n        pass\n    _printed = _sys.stdout.getvalue()\n"
-            "finally:\n    _sys.stdin, _sys.stdout = _saved\n"
-            f"assert _printed.split() == {case['output']!r}.split(), 'wrong output'\n")
+    return f"assert run_on_stdin({case['input']!r}).split() == {case['output']!r}.split(), 'wrong output'\n"
 
 
 def functional_test(case: dict, func_name: str) -> str:
     return (f"import json as _json\n_args = [_json.loads(line) for line in {case['input']!r}.splitlines() if line.strip()]\n"
-            f"exec(compile(__solution__, '<solution>', 'exec'), globals())\n"
             f"assert Solution().{func_name}(*_args) == _json.loads({case['output']!r}), 'wrong output'\n")
 
 
@@ -107,7 +156,7 @@ class LiveCodeBenchTask(ExecutedTask):
         try:
             cases = decode_cases(raw.get("public_test_cases") or "[]")
             cases += decode_cases(raw.get("private_test_cases") or "[]")
-        except (ValueError, TypeError, zlib.error, pickle.UnpicklingError) as exc:
+        except ValueError as exc:
             self.skipped.append((row, f"unreadable test cases: {exc}"))
             return None
         if not cases:
@@ -128,7 +177,8 @@ class LiveCodeBenchTask(ExecutedTask):
                   + (f"Complete this code:\n{starter}\n" if starter else "Read the input from stdin and print the answer.\n"))
         skill = str(raw.get(self.config.skill_by) or "unknown")
         return TaskExample(id=f"lcb/{raw.get('question_id', row)}", skill=skill, prompt=prompt, answer="", tests=tests,
-                           params={"platform": str(raw.get("platform", ""))})
+                           params={"platform": str(raw.get("platform", "")),
+                                   "testtype": "functional" if cases[0].get("testtype") == "functional" else "stdin"})
 
     @cached_property
     def skills(self) -> tuple[str, ...]:  # type: ignore[override]
@@ -141,10 +191,13 @@ class LiveCodeBenchTask(ExecutedTask):
         return []  # no training split: showing validation or test problems would leak them
 
     def program(self, example: TaskExample, completion: str) -> str:
-        return f"__solution__ = {extract_code(completion)!r}\n"
+        if example.params.get("testtype") == "functional":
+            return extract_code(completion)  # defines Solution, whose methods the tests call
+        return stdin_program(extract_code(completion))
 
     def empty_program(self, example: TaskExample, completion: str) -> str | None:
-        return "__solution__ = 'pass'\n"  # a program that prints nothing and defines no Solution
+        # A program that prints nothing (stdin) or defines no Solution (functional).
+        return "pass\n" if example.params.get("testtype") == "functional" else stdin_program("pass")
 
 
 

@@ -73,9 +73,16 @@ _ANSWER_PHRASE = re.compile(r"(?:\bfinal\s+)?\banswer\s*(?:\*\*)?\s*(?:is\b\s*:?
 # A sentence ends at . ! ? followed by a space or the end; a decimal point is followed by a digit.
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 # Numbers as they are written in prose: 1,800.50  -3  .5  3/4 (a minus only when not a subtraction
-# written without spaces, like 36-8).
+# written without spaces, like 36-8), and the one-term expressions a final answer can be: a power
+# (10^6, 2^{10}), a LaTeX fraction (\frac{3}{4}) or square root (\sqrt{2}). Read as one match, so
+# that the last "number" of "10^6" is 10^6, not the exponent 6.
+_EXPONENT = r"(?:\^\s*(?:\{\s*-?\d+(?:\.\d+)?\s*\}|-?\d+(?:\.\d+)?))"
 _NUMBER = re.compile(
-    r"(?<![\w.)/])-?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?:/\d+(?![\d.]))?"
+    r"(?<![\w.)/^])-?(?:"
+    r"\\[dt]?frac\s*\{\s*-?\d+\s*\}\s*\{\s*\d+\s*\}"
+    r"|\\sqrt\s*\{\s*\d+(?:\.\d+)?\s*\}"
+    r"|(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?:" + _EXPONENT + r"|/\d+(?![\d.]))?"
+    r")"
 )
 
 
@@ -84,8 +91,10 @@ def final_answer(completion: str) -> str | None:
 
     In order of precedence: the last ``\\boxed{}``; else the text after the last ``####`` (to the
     end of its line); else what the last "the (final) answer is" / "final answer:" / "answer:"
-    introduces, up to the end of its line or sentence; else the last number in the text. Wrapping
-    ``$``, ``**`` and a trailing period are stripped.
+    introduces, up to the end of its line or sentence; else the last number in the text, where a
+    power (``10^6``, ``2^{10}``), a fraction (``3/4``, ``\\frac{3}{4}``) or a square root counts as
+    one number (so a bare final ``10^6`` after working is ``10^6``, not ``6``, and ``x = -7`` is
+    ``-7``). Wrapping ``$``, ``**`` and a trailing period are stripped.
 
     A hedged answer is returned as written: "the answer is probably 12, or maybe 13." gives
     ``"probably 12, or maybe 13"``, which is not a number and not equivalent to 12 or 13, so a

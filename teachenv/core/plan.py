@@ -87,7 +87,8 @@ def _parse_lines(text: str) -> Plan:
         params = {k: _value(v) for k, v in _PARAM.findall(match.group(3))}
         requests.append(SkillRequest(skill=match.group(1), count=int(match.group(2)), params=params))
     if not requests:
-        raise PlanError(f"no line of the plan asks for examples ({notes[0][:80]!r} is not one): {GRAMMAR_HINT}")
+        example = f" ({notes[0][:80]!r} is not one)" if notes else ""  # a plan of only ';' has no line
+        raise PlanError(f"no line of the plan asks for examples{example}: {GRAMMAR_HINT}")
     return Plan(requests=tuple(requests), notes="\n".join(notes))
 
 

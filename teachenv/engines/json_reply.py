@@ -12,6 +12,7 @@ the caller's role. It knows nothing about tasks or environments.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ from teachenv.engines.base import GenerationRequest, TextBackend
 
 M = TypeVar("M", bound=BaseModel)
 
+#: Where a ``{`` may open the JSON object in prose: the first this many are tried (each try is linear
+#: in the text, so an adversarial reply of braces cannot make reading it quadratic).
+MAX_OBJECT_STARTS = 200
 #: Characters of a bad reply quoted back in a repair request.
 QUOTED_REPLY_CHARS = 1500
 
@@ -39,20 +43,24 @@ class JsonReply(Generic[M]):
 
 
 def extract_json(text: str) -> object:
-    """The JSON value in ``text``: the whole text, else the first ``{...}`` span that parses."""
+    """The JSON value in ``text``: the whole text, else the first ``{...}`` span that parses (of the
+    first `MAX_OBJECT_STARTS` ``{``). ValueError for anything else, nesting too deep included."""
     text = text.strip()
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        first_error = exc
+        first_error = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    except RecursionError:
+        first_error = "nested too deeply"
     decoder = json.JSONDecoder()
-    for start in (i for i, ch in enumerate(text) if ch == "{"):
+    starts = (i for i, ch in enumerate(text) if ch == "{")
+    for start in itertools.islice(starts, MAX_OBJECT_STARTS):
         try:
             value, _ = decoder.raw_decode(text[start:])
             return value
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             continue
-    raise ValueError(f"not valid JSON ({first_error.msg} at line {first_error.lineno} column {first_error.colno})")
+    raise ValueError(f"not valid JSON ({first_error})")
 
 
 def parse_reply(text: str, model: type[M], check: Callable[[M], str | None] | None = None) -> M:

@@ -1,19 +1,19 @@
 """`run_batch`: many independent (program, tests) items in few sandbox runs, for fast grading.
 
-One process per answer costs an interpreter start and a namespace each (~0.1 s); here a batch is
-cut into at most `workers` contiguous chunks, each graded in ONE sandbox run whose harness runs
-the items one after another, each in a fresh namespace under its own SIGALRM limit, streaming a
-verdict per item. The parent's stall watchdog kills a run whose current item ignores its alarm;
-an item that hangs or kills the interpreter is blamed, and the chunk's remaining items are
-re-run in a new sandbox, so no other item's verdict is lost.
-
-Items share one interpreter: the host is protected exactly as in `run_program`, but an item can
-disturb the items after it (monkeypatching a module, say). Use `run_program` per item when items
-must not influence each other. This module knows chunks and restarts, not isolation mechanics.
+One sandbox per answer costs an interpreter start and a set of namespaces each (~0.1 s); here a
+batch is cut into at most `workers` contiguous chunks, each graded in ONE sandbox run whose
+harness forks every item from a zygote into its own PID / mount / IPC namespaces, uids, tmpfs and
+time limit (see `harness`), streaming a verdict per item. Items cannot disturb each other: every
+process an item started is gone before the next starts. When a run ends early (its wall clock,
+the parent's stall watchdog, a dead harness), the interrupted item is only blamed if it was the
+first item of that run (it had the whole clock); otherwise it and the rest re-run in a new
+sandbox, so no item pays for the time of others. This module knows chunks and restarts, not
+isolation mechanics.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -62,24 +62,23 @@ def _accept(run: SandboxRun, next_index: int, stop: int) -> list[ItemResult]:
 
 
 def _blame(run: SandboxRun, index: int) -> ItemResult:
-    """The verdict of the item that was running when its sandbox run ended early."""
+    """The verdict of the item that was running, first in its run, when that run ended early."""
     if run.ending.limit_error is not None:
         status, error = run.ending.limit_error
-        return ItemResult(index=index, status=status, error=f"{error} (during this item; later items re-run)")
-    return ItemResult(index=index, status="crashed", error="the interpreter exited during this item; later items re-run")
+        return ItemResult(index=index, status=status, error=f"{error} (during this item, alone in its run)")
+    return ItemResult(index=index, status="crashed", error="the harness exited during this item, alone in its run")
 
 
 def _grade_chunk(jobs: list[Job], start: int, stop: int, config: SandboxConfig, mode: Mode, python: str) -> _Chunk:
     chunk = _Chunk(start, stop, [], [])
     next_index = start
     while next_index < stop:
-        job = {
-            "start": next_index, "item_seconds": config.item_seconds, "item_output_chars": config.item_output_bytes,
-            "items": [{"program": job.program, "tests": list(job.tests)} for job in jobs[next_index:stop]],
-        }
-        # The CPU rlimit covers the whole run here; each item is bounded by its alarm and the watchdog.
+        first = next_index
+        job = {"start": first, "items": [{"program": job.program, "tests": list(job.tests)} for job in jobs[first:stop]]}
+        # Each item's processes get their own CPU limit; its init enforces item_seconds of wall clock.
         run = sandbox_run(
-            config, mode, python, "batch", job, cpu_seconds=max(config.cpu_seconds, config.wall_seconds),
+            config, mode, python, "batch", job,
+            cpu_seconds=min(math.ceil(config.cpu_seconds), math.ceil(config.item_seconds) + 1),
             stall_seconds=config.item_seconds + STALL_GRACE_S,
         )
         chunk.runs.append(run.ending.isolation)
@@ -99,9 +98,11 @@ def _grade_chunk(jobs: list[Job], start: int, stop: int, config: SandboxConfig, 
         accepted = _accept(run, next_index, stop)
         chunk.items += accepted
         next_index += len(accepted)
-        if next_index < stop:
+        if next_index < stop and next_index == first:  # it had the run's whole wall clock to itself
             chunk.items.append(_blame(run, next_index))
             next_index += 1
+        # else: the run's wall clock (or the watchdog) ran out after other items had used some of
+        # it; the interrupted item starts the next run, first, with the whole clock.
     return chunk
 
 

@@ -33,7 +33,8 @@ class SandboxConfig(BaseModel):
     max_output_bytes: int = Field(65_536, ge=0, le=1 << 30)
     """Bytes kept of stdout and of stderr each; the rest is read and discarded (reported as truncated)."""
     item_seconds: float = Field(2.0, gt=0, le=3600)
-    """Batch mode: time limit of one item (SIGALRM inside the sandbox, a watchdog in the parent)."""
+    """Batch mode: wall-clock limit of one item, enforced by the item's own init inside the sandbox
+    (the parent's stall watchdog is a backstop); its processes also get a CPU limit of about as much."""
     item_output_bytes: int = Field(4096, ge=0, le=1 << 20)
     """Batch mode: characters of each item's own stdout kept in its result."""
     workers: int = Field(4, ge=1, le=256)

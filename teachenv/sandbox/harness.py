@@ -1,172 +1,332 @@
-"""The test harness that runs *inside* the sandbox, as the unprivileged user.
+"""The grading zygote that runs *inside* the sandbox: one fresh process tree per item.
 
-Run as ``python -s -B harness.py single|batch job.json`` in the sandbox's working directory,
-standard library only. It reads and deletes ``job.json``, executes each program as ``__main__``
-in a fresh namespace, then its test snippets in that namespace, and writes one JSON line per
-verdict to fd 3 (the result pipe): one line in the single mode, one per item, as each finishes,
-in the batch mode (so an item that kills the interpreter loses no earlier verdict). Batch items
-get a per-item time limit (SIGALRM) and their own capped stdout.
+Run as ``python -s harness.py job.json`` in the run's directory, as root inside the run's
+namespaces (the launcher's child), standard library only. ``job.json`` holds the settings; each
+item's program and tests are in files of their own (``program-K.py``, ``tests-K.json``), readable
+by root only. For each item the zygote forks the item's *init*: in the isolated mode PID 1 of a new PID
+namespace, in new mount and IPC namespaces, where it mounts a fresh tmpfs on
+/tmp (the item's working directory lives in it) and a /proc of its own, then forks
 
-The verdicts are only as trustworthy as any in-process harness: a program can see and forge
-them (it could write to fd 3 itself). What protects the host is the sandbox around this process,
-not this file. It knows nothing about the parent, its config models or how it was launched.
+- the **answer** (uid A, its own rlimits): runs the program and serves calls (`answer`), and
+- the **judge** (uid J != A): reads the tests only now, runs them with the program's names bound
+  to plain-data proxies (`judge`), and sends its verdict to the init.
+
+The init waits for the verdict, the answer's death or the item's deadline, whichever comes first,
+and exits; the kernel then kills whatever is left in the item's PID namespace (``setsid`` daemons
+included) before the zygote, which waits for it, starts the next item. The zygote alone writes
+verdicts to fd 3, stamped with the item's index. (The zygote unshares the PID namespace itself
+and undoes that with ``setns`` after the fork: one process less per item than a middleman.) In the weak mode (no namespaces) the init is a
+child subreaper that kills all its descendants instead, and without root answer and judge share a
+uid: there a program can reach the judge, so weak-mode verdicts are not protected.
+
+It knows nothing about the parent, its config models or how it was launched.
 """
 
 from __future__ import annotations
 
-import builtins
+import fcntl
+import gc
+import importlib
 import json
+import math
 import os
+import selectors
+import shutil
 import signal
 import sys
 import time
 
+import privileges
+from answer import Channel, serve
+from judge import judge
+
 RESULT_FD = 3
-ERROR_CHARS = 2000
+# Imported once here, so that items' answers and judges find them loaded instead of each importing
+# them anew (typing alone costs a few ms a process); what answers import most.
+PRELOADED = ("typing", "math", "re", "collections", "itertools", "functools", "heapq", "string", "random", "bisect")
+VERDICT_BYTES = 1 << 20
+# When the judge reports that the answer went away, how long to wait for the answer's exit status
+# (a CPU limit reads better than "crashed"); a dying process exits within milliseconds.
+ANSWER_EXIT_GRACE_S = 0.5
+FIELDS = ("status", "failed_test", "error", "stdout", "exit_code", "signal")
 
 
-class ItemTimeout(BaseException):
-    """Raised into a batch item when its time is up (a BaseException: `except Exception` misses it)."""
-
-
-def _describe(exc: BaseException) -> str:
-    """``Type: message``; not `traceback.format_exception_only`, which walks the whole
-    traceback (seconds after a recursion a million frames deep)."""
-    exc.__traceback__ = None  # free the program's frames now
+def _read_file(dir_fd: int, name: str) -> str:
+    fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
     try:
-        message = str(exc)
-    except BaseException:  # noqa: BLE001 - a hostile __str__, or MemoryError
-        message = "<unprintable>"
-    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-    return text[:ERROR_CHARS]
+        with os.fdopen(fd, encoding="utf-8", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
 
 
-def _verdict(exc: BaseException, failed_test: int | None) -> dict:
-    if isinstance(exc, MemoryError):
-        status = "memory"
-    elif isinstance(exc, ItemTimeout):
-        status = "timeout"
-    else:
-        status = "failed"
-    where = "the program" if failed_test is None else f"test {failed_test}"
-    return {"status": status, "failed_test": failed_test, "error": f"{where} raised {_describe(exc)}"}
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
-def run_job(program: str, tests: list[str], pristine_builtins: dict) -> dict:
-    """Run a program, then its tests, in one fresh namespace; the verdict as a dict."""
-    namespace = {"__name__": "__main__", "__builtins__": dict(pristine_builtins)}
-    try:
-        exec(compile(program, "<program>", "exec"), namespace)
-    except SystemExit as exc:  # exit(0) ends the program, not the grading
-        if exc.code not in (None, 0):
-            return {"status": "failed", "failed_test": None, "error": f"the program exited with {exc.code!r}"}
-    except BaseException as exc:  # noqa: BLE001 - whatever the program raises is its verdict
-        return _verdict(exc, None)
-    for index, test in enumerate(tests):
+def _become(fds: dict[int, int], uid: int | None, rlimits: dict, cwd: str) -> None:
+    """In a forked child: keep exactly `fds` (target: source), set limits, drop to `uid`."""
+    high = {target: fcntl.fcntl(source, fcntl.F_DUPFD, 100) for target, source in fds.items()}
+    for target, source in high.items():
+        os.dup2(source, target)
+    os.closerange(max(fds) + 1, 1 << 16)
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGCHLD, signal.SIGALRM, signal.SIGTERM, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    os.chdir(cwd)
+    os.umask(0o077)
+    if not privileges.apply_rlimits(rlimits) or (uid is not None and not privileges.drop_privileges(uid, uid)):
+        os._exit(126)
+
+
+class ItemInit:
+    """The trusted init of one item: sets up, forks answer and judge, keeps the deadline, reports."""
+
+    def __init__(self, job: dict, index: int, dir_fd: int, trusted_path: list[str], report_fd: int) -> None:
+        self.job, self.index, self.dir_fd = job, index, dir_fd
+        self.trusted_path, self.report_fd = trusted_path, report_fd
+        self.capture = job["output"] == "capture"
+        self.deadline = time.monotonic() + job["item_seconds"]
+        self.answer_forked = False
+
+    def _workdir(self) -> str:
+        if self.job["mode"] == "isolated":
+            privileges.mount_private_tmpfs(self.job["tmpfs_bytes"], self.job["tmpfs_inodes"])
+            privileges.mount_proc()
+            workdir = self.job["workdir"]
+        else:
+            workdir = os.path.join(self.job["workdir"], f"item-{self.index}")
+        os.mkdir(workdir, 0o700)
+        if self.job["answer_uid"] is not None:
+            os.chown(workdir, self.job["answer_uid"], self.job["answer_uid"])
+        return workdir
+
+    def run(self) -> None:
+        """Never returns."""
         try:
-            exec(compile(test, f"<test {index}>", "exec"), namespace)
-        except BaseException as exc:  # noqa: BLE001
-            return _verdict(exc, index)
-    return {"status": "passed", "failed_test": None, "error": None}
-
-
-def _report(record: dict) -> None:
-    data = (json.dumps(record) + "\n").encode()
-    while data:
-        data = data[os.write(RESULT_FD, data):]
-
-
-def _flush_std_streams() -> None:
-    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            record = self._grade()
+        except BaseException as exc:  # noqa: BLE001 - a failure of the grading itself, reported as such
+            # Before the answer exists (mounts, files) it is the sandbox's failure, not the item's.
+            status = "crashed" if self.answer_forked else "sandbox-error"
+            record = {"status": status, "error": f"the item's init failed: {type(exc).__name__}: {exc}"}
         try:
-            stream.flush()
-        except BaseException:  # noqa: BLE001 - the program may have replaced or closed them
-            pass
-
-
-class CappedText:
-    """A stdout stand-in keeping the first `limit` characters written to it."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit, self.parts, self.size = limit, [], 0
-
-    def write(self, text: str) -> int:
-        if self.size < self.limit:
-            self.parts.append(str(text)[: self.limit - self.size])
-            self.size += len(self.parts[-1])
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def getvalue(self) -> str:
-        return "".join(self.parts)
-
-
-class Batch:
-    """Runs the items of one batch job, each under its own SIGALRM limit."""
-
-    def __init__(self, item_seconds: float, output_chars: int, pristine_builtins: dict) -> None:
-        self.item_seconds, self.output_chars = item_seconds, output_chars
-        self.builtins = pristine_builtins
-        self.active = False
-        self.pid = os.getpid()
-        self.cwd = os.getcwd()
-        self.recursion_limit = sys.getrecursionlimit()
-
-    def _on_alarm(self, signum, frame) -> None:
-        if self.active:
-            raise ItemTimeout(f"the item ran longer than {self.item_seconds} s")
-
-    def _run_timed(self, item: dict) -> dict:
-        self.active = True
-        signal.signal(signal.SIGALRM, self._on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, self.item_seconds)
-        try:
-            return run_job(item["program"], item["tests"], self.builtins)
+            _write_all(self.report_fd, json.dumps(record).encode())
         finally:
-            self.active = False
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            if self.job["mode"] != "isolated":
+                privileges.kill_descendants()
+                shutil.rmtree(os.path.join(self.job["workdir"], f"item-{self.index}"), ignore_errors=True)
+            os._exit(0)  # as PID 1 of the item's namespace: the kernel kills the rest
 
-    def run_item(self, index: int, item: dict) -> dict:
-        captured = CappedText(self.output_chars)
-        real_stdout = sys.stdout
-        sys.stdout = captured
-        started = time.perf_counter()
-        try:
-            verdict = self._run_timed(item)
-        except ItemTimeout as exc:  # the alarm fired between the item and the harness's cleanup
-            verdict = _verdict(exc, None)
-        finally:
-            if os.getpid() != self.pid:  # a fork of the item came back here: it must not grade
+    def _grade(self) -> dict:
+        job, devnull = self.job, os.open(os.devnull, os.O_RDONLY)
+        workdir = self._workdir()
+        program = _read_file(self.dir_fd, f"program-{self.index}.py")
+        to_answer_r, to_answer_w = os.pipe()
+        to_judge_r, to_judge_w = os.pipe()
+        out_r, out_w = os.pipe() if self.capture else (None, 1)
+        answer = os.fork()
+        if answer == 0:  # never returns into the init's code
+            try:
+                _become({0: devnull, 1: out_w, 2: 2, 3: to_answer_r, 4: to_judge_w}, job["answer_uid"], job["rlimits"], workdir)
+                serve(program, Channel(3, 4))
+            finally:
+                os._exit(1)
+        self.answer_forked = True
+        del program
+        tests = json.loads(_read_file(self.dir_fd, f"tests-{self.index}.json"))  # only after the answer forked
+        verdict_r, verdict_w = os.pipe()
+        judge_pid = os.fork()
+        if judge_pid == 0:  # never returns into the init's code
+            try:
+                _become({0: devnull, 1: out_w, 2: 2, 3: to_judge_r, 4: to_answer_w, 5: verdict_w},
+                        job["judge_uid"], job["rlimits"], "/")
+                sys.path[:] = self.trusted_path  # nothing the answer can write is importable here
+                sys.path_importer_cache.clear()
+                _write_all(5, json.dumps(judge(tests, Channel(3, 4))).encode() + b"\n")
+            finally:
                 os._exit(0)
-            sys.stdout = real_stdout
-            sys.setrecursionlimit(self.recursion_limit)
-            os.chdir(self.cwd)
-        duration = round(time.perf_counter() - started, 6)
-        return {"index": index, **verdict, "duration_s": duration, "stdout": captured.getvalue()}
+        del tests
+        for fd in (to_answer_r, to_answer_w, to_judge_r, to_judge_w, verdict_w, devnull):
+            os.close(fd)
+        if self.capture:
+            os.close(out_w)
+        return self._wait(answer, verdict_r, out_r)
+
+    def _wait(self, answer: int, verdict_r: int, out_r: int | None) -> dict:
+        wake_r, wake_w = os.pipe()
+        for fd in (wake_r, wake_w):
+            os.set_blocking(fd, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        selector = selectors.DefaultSelector()
+        selector.register(verdict_r, selectors.EVENT_READ)
+        selector.register(wake_r, selectors.EVENT_READ)
+        if out_r is not None:
+            selector.register(out_r, selectors.EVENT_READ)
+        verdict, output, ended, judged = b"", bytearray(), None, None
+        cap, grace_until = self.job["output_chars"], math.inf
+        while judged is None:
+            now = time.monotonic()
+            if now >= grace_until:  # the answer vanished for the judge but has not exited: its verdict stands
+                judged = self._judged(verdict)
+                break
+            if now >= self.deadline:
+                return self._finish({"status": "timeout", "failed_test": None,
+                                     "error": f"the item ran longer than {self.job['item_seconds']:g} s"}, output)
+            for key, _ in selector.select(min(self.deadline, grace_until) - now):
+                if key.fd == wake_r:
+                    os.read(wake_r, 4096)
+                    continue
+                chunk = os.read(key.fd, 1 << 16)
+                if key.fd == verdict_r:
+                    verdict += chunk
+                    if not chunk or len(verdict) > VERDICT_BYTES:
+                        selector.unregister(verdict_r)
+                        verdict += b"\n"
+                elif not chunk:
+                    selector.unregister(key.fd)
+                elif len(output) < cap:
+                    output += chunk[: cap - len(output)]
+            ended = ended or self._reap(answer)
+            if ended is not None and b"\n" not in verdict:
+                os.set_blocking(verdict_r, False)
+                try:
+                    verdict += os.read(verdict_r, VERDICT_BYTES)
+                except BlockingIOError:
+                    pass
+                if b"\n" not in verdict:
+                    judged = self._death(*ended)
+            if b"\n" in verdict:
+                judged = self._judged(verdict)
+                if judged.get("status") == "crashed" and ended is not None:
+                    judged = self._death(*ended)  # how the answer ended says more than "it went away"
+                elif judged.get("status") == "crashed" and grace_until == math.inf:
+                    judged, grace_until = None, time.monotonic() + ANSWER_EXIT_GRACE_S  # wait for its exit status
+        if out_r is not None:  # what the answer printed before the verdict is in the pipe already
+            os.set_blocking(out_r, False)
+            try:
+                while len(output) < cap and (chunk := os.read(out_r, 1 << 16)):
+                    output += chunk[: cap - len(output)]
+            except BlockingIOError:
+                pass
+        return self._finish(judged, output)
+
+    def _reap(self, answer: int) -> tuple[int, float] | None:
+        """Reap what has exited (PID 1 inherits orphans); the answer's (wait status, CPU s) if it ended."""
+        found = None
+        while True:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return found
+            if pid == 0:
+                return found
+            if pid == answer:
+                found = (status, usage.ru_utime + usage.ru_stime)
+
+    def _death(self, status: int, cpu_s: float) -> dict:
+        cpu_limit = self.job["rlimits"]["CPU"][0]
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            record = {"exit_code": None, "signal": sig}
+            if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= cpu_limit):
+                return {**record, "status": "timeout", "error": f"the CPU limit of {cpu_limit} s ran out (signal {sig})"}
+            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+            how = f"was killed by signal {sig} ({name})"
+        else:
+            record = {"exit_code": os.waitstatus_to_exitcode(status), "signal": None}
+            how = f"exited with code {record['exit_code']}"
+        return {**record, "status": "crashed", "error": f"the program {how} before the tests ended"}
+
+    @staticmethod
+    def _judged(verdict: bytes) -> dict:
+        try:
+            record = json.loads(verdict.split(b"\n", 1)[0])
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):
+            return {"status": "crashed", "error": "the judge ended without a verdict"}
+        return record
+
+    @staticmethod
+    def _finish(record: dict, output: bytearray) -> dict:
+        return {**record, "stdout": output.decode("utf-8", errors="replace")}
+
+
+class Zygote:
+    """Forks one item after another and reports each verdict, stamped with its index, on fd 3."""
+
+    def __init__(self, job: dict) -> None:
+        self.job = job
+        self.dir_fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+        self.pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY) if job["mode"] == "isolated" else -1
+        # The script's own directory is left out: the judge imports only what the answer cannot write.
+        self.trusted_path = [path for path in sys.path[1:] if not path.startswith(("/tmp", job["workdir"]))]
+
+    def grade(self, offset: int) -> dict:
+        started = time.perf_counter()
+        report_r, report_w = os.pipe()
+        child = self._fork_init(offset, report_r, report_w)
+        os.close(report_w)
+        data = bytearray()
+        while chunk := os.read(report_r, 1 << 16):
+            if len(data) < VERDICT_BYTES:
+                data += chunk
+        os.close(report_r)
+        os.waitpid(child, 0)  # returns once every process of the item's PID namespace is gone
+        try:
+            record = json.loads(bytes(data))
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):
+            record = {"status": "crashed", "error": "the item's init ended without a verdict"}
+        verdict = {name: record.get(name) for name in FIELDS}
+        return {"index": self.job["start"] + offset, **verdict, "stdout": verdict["stdout"] or "",
+                "duration_s": round(time.perf_counter() - started, 6)}
+
+    def _fork_init(self, offset: int, report_r: int, report_w: int) -> int:
+        """Fork the item's init: PID 1 of a new PID namespace (unshared here, so that the init is the
+        child itself, then undone with setns for the next item), or a subreaper in the weak mode."""
+        isolated = self.job["mode"] == "isolated"
+        if isolated:
+            privileges.unshare(privileges.CLONE_NEWPID)
+        try:
+            child = os.fork()
+        except BaseException:
+            if isolated:
+                privileges.setns(self.pid_ns, privileges.CLONE_NEWPID)
+            raise
+        if child != 0 and isolated:
+            privileges.setns(self.pid_ns, privileges.CLONE_NEWPID)
+        if child == 0:
+            try:
+                os.close(report_r)
+                os.close(RESULT_FD)
+                if isolated:
+                    privileges.unshare(privileges.CLONE_NEWNS | privileges.CLONE_NEWIPC)
+                else:
+                    privileges.become_subreaper()
+                ItemInit(self.job, offset, self.dir_fd, self.trusted_path, report_w).run()
+            finally:
+                os._exit(70)
+        return child
 
 
 def main(argv: list[str]) -> None:
-    mode, job_path = argv[1], argv[2]
-    with open(job_path, encoding="utf-8") as handle:
+    with open(argv[1], encoding="utf-8") as handle:
         job = json.load(handle)
-    os.unlink(job_path)  # the program has no business reading its own tests
-    pristine_builtins = dict(vars(builtins))
-    if mode == "single":
-        pid = os.getpid()
-        verdict = run_job(job["program"], job["tests"], pristine_builtins)
-        if os.getpid() != pid:
-            os._exit(0)
-        _flush_std_streams()
-        _report(verdict)
-    else:
-        batch = Batch(job["item_seconds"], job["item_output_chars"], pristine_builtins)
-        _report({"event": "ready"})  # from here on, a death is the current item's doing
-        for offset, item in enumerate(job["items"]):
-            _report(batch.run_item(job["start"] + offset, item))
-        _flush_std_streams()
-    os._exit(0)  # skip atexit hooks and non-daemon threads the program may have left behind
+    zygote = Zygote(job)
+    for name in PRELOADED:
+        importlib.import_module(name)
+    gc.freeze()  # the forked item processes never collect (and so copy) the zygote's objects
+    if job["announce"]:
+        _write_all(RESULT_FD, b'{"event": "ready"}\n')  # from here on, a death is the current item's doing
+    for offset in range(job["count"]):
+        _write_all(RESULT_FD, (json.dumps(zygote.grade(offset)) + "\n").encode())
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The sandbox's init: sets up the isolation, then runs the untrusted interpreter and reaps.
+"""The sandbox's init: sets up the isolation, then runs the grading harness and reaps.
 
 Run as a script (``python -I -S launcher.py RESULT_FD STATUS_FD``), standard library only, with a
 JSON spec on stdin (built by `process.build_spec`). In the isolated mode it is PID 1 of a fresh
@@ -6,39 +6,32 @@ PID, network, mount and IPC namespace made by ``unshare`` and still root there; 
 
 1. checks that every namespace really is new (and mounts nothing otherwise),
 2. mounts a size-capped tmpfs on /tmp (bind-mounted over /var/tmp, /dev/shm, /run/lock too),
-   re-mounts / read-only, and writes the program's files into ``/tmp/sandbox``,
-3. forks the child, which sets the rlimits, drops to the unprivileged uid (no groups, no
-   capabilities, no_new_privs), checks all that took, and execs the interpreter, and
+   re-mounts / read-only, and writes the harness and each item's files (root-only) into
+   ``/tmp/sandbox``,
+3. checks in a throwaway child that the rlimits and the drop to the unprivileged uid (no groups,
+   no capabilities, no_new_privs) take, then forks the child that execs the harness's zygote,
+   still root (`harness` drops every item's processes to unprivileged uids itself), and
 4. reaps every process until that child exits, reports its exit status and exits, upon which
    the kernel kills whatever is left in the namespace.
 
 In the weak mode it does steps 2-4 without namespaces and mounts, in a temp dir the parent made.
-Everything it learns goes to the status pipe as JSON lines (the untrusted child never holds it
-after exec). It knows nothing about tests, results or the parent's config models.
+Everything it learns goes to the status pipe as JSON lines (closed on exec: no item process
+ever holds it). It knows nothing about tests, results or the parent's config models.
 """
 
 from __future__ import annotations
 
-import ctypes
 import fcntl
 import json
 import os
-import resource
 import signal
 import sys
 
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_BIND = 32, 1024, 2048, 4096
-MS_REC, MS_PRIVATE, MS_RELATIME = 16384, 1 << 18, 1 << 21
-ST_RELATIME = 4096
-PR_SET_NO_NEW_PRIVS = 38
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's directory out
+import privileges  # noqa: E402 - a sibling file, stdlib only, also copied into the sandbox
 
-TMPFS_ROOT = "/tmp"
-WORKDIR = "/tmp/sandbox"
-# World-writable places of a usual Linux root filesystem, covered by the private tmpfs.
-SHADOWED_DIRS = ("/var/tmp", "/dev/shm", "/run/lock", "/run/shm")
 NAMESPACES = {"pid_ns": "pid", "net_ns": "net", "mount_ns": "mnt", "ipc_ns": "ipc"}
-CHILD_RESULT_FD, CHILD_STATUS_FD = 3, 4
+CHILD_RESULT_FD = 3
 
 
 class SetupError(Exception):
@@ -49,23 +42,6 @@ class SetupError(Exception):
 
 def emit(fd: int, **event: object) -> None:
     os.write(fd, (json.dumps(event) + "\n").encode())
-
-
-_libc = None
-
-
-def _libc_call(name: str, *args: object) -> None:
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-    if getattr(_libc, name)(*args) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"{name}{args!r}: {os.strerror(errno)}")
-
-
-def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    enc = lambda text: None if text is None else text.encode()  # noqa: E731
-    _libc_call("mount", enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data))
 
 
 def check_namespaces(host_ns: dict[str, int]) -> dict[str, bool]:
@@ -82,37 +58,15 @@ def check_namespaces(host_ns: dict[str, int]) -> dict[str, bool]:
     return fresh
 
 
-def mount_private_tmpfs(size_bytes: int, inodes: int) -> None:
-    mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing below propagates back to the host
-    options = f"size={size_bytes},nr_inodes={inodes},mode=1777"
-    mount("tmpfs", TMPFS_ROOT, "tmpfs", MS_NOSUID | MS_NODEV, options)
-    for path in SHADOWED_DIRS:
-        if os.path.isdir(path) and not os.path.islink(path):
-            inner = os.path.join(TMPFS_ROOT, ".shadow" + path.replace("/", "_"))
-            os.mkdir(inner)
-            os.chmod(inner, 0o1777)
-            mount(inner, path, None, MS_BIND)
-
-
-def remount_root_readonly() -> None:
-    """Read-only for this mount namespace only: MS_BIND makes it a per-mount, not per-fs, flag."""
-    current = os.statvfs("/").f_flag
-    keep = current & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME)
-    if current & ST_RELATIME:
-        keep |= MS_RELATIME
-    mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep)
-
-
-def write_files(workdir: str, files: dict[str, str], uid: int | None, gid: int | None) -> None:
-    os.makedirs(workdir, mode=0o700, exist_ok=True)
+def write_files(workdir: str, files: dict[str, str]) -> None:
+    """The harness and each item's program and tests, readable by this (root) user only; the
+    directory stays traversable so that the weak mode's item directories inside it are reachable."""
+    os.makedirs(workdir, mode=0o711, exist_ok=True)
+    os.chmod(workdir, 0o711)
     for name, text in files.items():
-        path = os.path.join(workdir, name)
-        with open(path, "w", encoding="utf-8") as handle:
+        descriptor = os.open(os.path.join(workdir, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
-        if uid is not None:
-            os.chown(path, uid, gid)
-    if uid is not None:
-        os.chown(workdir, uid, gid)
 
 
 def set_up(spec: dict, status_fd: int) -> dict[str, bool]:
@@ -126,48 +80,38 @@ def set_up(spec: dict, status_fd: int) -> dict[str, bool]:
         if not layers["mount_ns"]:  # never mount over the host's /tmp
             raise SetupError("namespaces", "not in a new mount namespace; refusing to mount")
         try:
-            mount_private_tmpfs(spec["tmpfs_bytes"], spec["tmpfs_inodes"])
+            privileges.mount_private_tmpfs(spec["tmpfs_bytes"], spec["tmpfs_inodes"])
             layers["tmpfs"] = True
-            remount_root_readonly()
+            privileges.remount_root_readonly()
             layers["readonly_root"] = True
         except OSError as exc:
             raise SetupError("mounts", str(exc)) from exc
     try:
-        write_files(spec["workdir"], spec["files"], spec["uid"], spec["gid"])
+        write_files(spec["workdir"], spec["files"])
     except OSError as exc:
         raise SetupError("files", str(exc)) from exc
     emit(status_fd, event="setup", isolation=layers)
     return layers
 
 
-def _proc_status() -> dict[str, str]:
-    with open("/proc/self/status") as handle:
-        return dict(line.rstrip("\n").split(":\t", 1) for line in handle if ":\t" in line)
-
-
-def drop_privileges(uid: int, gid: int) -> bool:
-    os.setgroups([])
-    os.setresgid(gid, gid, gid)
-    os.setresuid(uid, uid, uid)  # all uids non-zero: the kernel clears every capability
-    _libc_call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    status = _proc_status()
-    no_caps = all(int(status.get(key, "1"), 16) == 0 for key in ("CapInh", "CapPrm", "CapEff", "CapAmb"))
-    return (
-        os.getresuid() == (uid, uid, uid) and os.getresgid() == (gid, gid, gid) and os.getgroups() == []
-        and no_caps and status.get("NoNewPrivs", "0").strip() == "1"
-    )
-
-
-def apply_rlimits(limits: dict[str, list[int]]) -> bool:
-    for name, (soft, hard) in limits.items():
-        resource.setrlimit(getattr(resource, "RLIMIT_" + name), (soft, hard))
-    return all(
-        resource.getrlimit(getattr(resource, "RLIMIT_" + name)) == (soft, hard) for name, (soft, hard) in limits.items()
-    )
+def check_privilege_drop(spec: dict) -> tuple[bool, bool]:
+    """Whether the item processes' rlimits and uid drop take, tried in a throwaway child."""
+    child = os.fork()
+    if child == 0:
+        try:
+            rlimits_ok = privileges.apply_rlimits(spec["rlimits"])
+            uid_ok = spec["uid"] is not None and privileges.drop_privileges(spec["uid"], spec["gid"])
+            os._exit(int(rlimits_ok) + 2 * int(uid_ok))
+        except BaseException:  # noqa: BLE001
+            os._exit(0)
+    _, status = os.waitpid(child, 0)
+    code = os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 0
+    return bool(code & 2), bool(code & 1)
 
 
 def exec_child(spec: dict, result_fd: int, status_fd: int) -> None:
-    """In the forked child: fds, rlimits, uid, then exec. Never returns."""
+    """In the forked child: fds, then exec the harness, still root (its item processes drop to the
+    unprivileged uids with the rlimits). Never returns."""
     stage = "fds"
     try:
         result_hi = fcntl.fcntl(result_fd, fcntl.F_DUPFD, 100)
@@ -175,17 +119,12 @@ def exec_child(spec: dict, result_fd: int, status_fd: int) -> None:
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(result_hi, CHILD_RESULT_FD)
-        os.dup2(status_hi, CHILD_STATUS_FD, inheritable=False)  # closed by exec
-        os.closerange(CHILD_STATUS_FD + 1, 1 << 16)
-        status_fd = CHILD_STATUS_FD
-        stage = "rlimits"
-        rlimits_ok = apply_rlimits(spec["rlimits"])
-        stage = "uid"
-        uid_ok = spec["uid"] is not None and drop_privileges(spec["uid"], spec["gid"])
+        os.dup2(status_hi, CHILD_RESULT_FD + 1, inheritable=False)  # closed by exec
+        os.closerange(CHILD_RESULT_FD + 2, 1 << 16)
+        status_fd = CHILD_RESULT_FD + 1
         stage = "exec"
         os.chdir(spec["workdir"])
         os.umask(0o077)
-        emit(status_fd, event="exec", uid_drop=uid_ok, rlimits=rlimits_ok)
         os.execve(spec["argv"][0], spec["argv"], spec["env"])
     except BaseException as exc:  # noqa: BLE001 - the child must never return into the launcher
         try:
@@ -209,7 +148,7 @@ def arm_backstop(seconds: float, weak: bool, status_fd: int) -> None:
     """Should the parent die before its wall clock kills us, end the run ourselves a bit later:
     PID 1 exiting takes the namespace with it; in the weak mode, kill our process group."""
 
-    def expire(signum, frame) -> None:
+    def expire(signum: int, frame: object) -> None:
         emit(status_fd, event="backstop", seconds=seconds)
         if weak:
             os.killpg(os.getpgrp(), signal.SIGKILL)
@@ -228,6 +167,8 @@ def main(argv: list[str]) -> int:
     except SetupError as exc:
         emit(status_fd, event="error", stage=exc.stage, message=exc.message)
         return 125
+    uid_ok, rlimits_ok = check_privilege_drop(spec)
+    emit(status_fd, event="exec", uid_drop=uid_ok, rlimits=rlimits_ok)
     child = os.fork()
     if child == 0:
         exec_child(spec, result_fd, status_fd)

@@ -1,8 +1,8 @@
 """Reads a `RawRun`: which isolation layers the launcher verified, and why the interpreter ended.
 
-The launcher's status pipe is trusted (the untrusted child never holds it after exec); the
-harness's result pipe is not (the program shares a process with the harness), so verdicts
-from it are taken as they come, and never override a kill by a limit. This module knows the
+The launcher's status pipe is trusted (closed on exec: no item process ever holds it); so is the
+harness's result pipe (only the zygote writes it, and no answer or judge process holds it), but a
+verdict from it never overrides a kill by a limit. This module knows the
 launcher's status events and the limits of a config, not how processes are started.
 """
 

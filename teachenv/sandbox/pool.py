@@ -2,8 +2,8 @@
 
 Threads launch the sandboxes (each thread waits on one subprocess, so the GIL is no bottleneck);
 the mode is chosen once for the whole pool. For many small items graded alike, `run_batch` is
-far cheaper; the pool is for programs that must not share an interpreter. This module knows
-scheduling only.
+far cheaper (its items are just as isolated from each other); the pool is for programs that each
+need a whole run: their own network namespace and wall clock. This module knows scheduling only.
 """
 
 from __future__ import annotations

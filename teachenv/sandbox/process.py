@@ -30,13 +30,16 @@ from teachenv.sandbox.results import Mode
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
 HARNESS = Path(__file__).with_name("harness.py")
+# Copied into every sandbox run: the zygote and the modules it imports (standard library only).
+HARNESS_FILES = ("harness.py", "answer.py", "judge.py", "wire.py", "privileges.py")
+SINGLE_ITEM_GRACE_S = 1.0
 UNSHARE_FLAGS = ("--pid", "--fork", "--kill-child", "--net", "--mount", "--mount-proc", "--ipc")
 ISOLATED_WORKDIR = "/tmp/sandbox"  # on the private tmpfs; the launcher's WORKDIR
 HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 # The untrusted interpreter ignores the user site; the scrubbed environment below is all it sees.
 # (-I would also ignore PYTHONHASHSEED, which keeps set and dict orders reproducible.)
-PYTHON_FLAGS = ("-s",)
+PYTHON_FLAGS = ("-s", "-B")
 RESULT_CAP = 64 << 20  # harness verdicts: 1,000 batch items take well under 1 MiB
 STATUS_CAP = 1 << 20
 EXIT_GRACE_S = 1.0  # after the launcher exits, how long stragglers may hold the pipes (weak mode)
@@ -56,6 +59,11 @@ def sandbox_uid(config: SandboxConfig) -> int:
     return config.uid if config.uid is not None else UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0])
 
 
+def judge_uid(answer_uid: int) -> int:
+    """The judge's uid: next to the answer's, never equal to it."""
+    return answer_uid + 1 if answer_uid + 1 < 1 << 31 else answer_uid - 1
+
+
 def build_spec(
     config: SandboxConfig,
     mode: Mode,
@@ -67,28 +75,52 @@ def build_spec(
     uid: int | None,
     cpu_seconds: float | None = None,
 ) -> dict:
-    """The launcher's input: files to write, rlimits, uid, the interpreter's argv and environment."""
+    """The launcher's input: files to write, rlimits, uid, the interpreter's argv and environment.
+
+    `job` is ``{"program", "tests"}`` in the single mode (its output is the run's stdout, its time
+    the run's wall clock) and ``{"start", "items": [{"program", "tests"}, ...]}`` in the batch mode
+    (each item's output captured, each item under `item_seconds`). Each item's program and tests
+    go to files of their own, so that the harness never holds one item's tests while it forks
+    another item's (or the same item's) answer process.
+    """
     cpu = math.ceil(cpu_seconds if cpu_seconds is not None else config.cpu_seconds)
     mib = 1 << 20
+    single = harness_mode == "single"
+    items = [job] if single else job["items"]
+    rlimits = {
+        "CPU": [cpu, cpu + 1],  # SIGXCPU at the soft limit, SIGKILL a second later
+        "AS": [config.memory_mb * mib] * 2,
+        "NPROC": [config.max_processes] * 2,
+        "FSIZE": [config.max_file_mb * mib] * 2,
+        "NOFILE": [config.max_open_files] * 2,
+        "CORE": [0, 0],
+    }
+    settings = {
+        "mode": mode, "workdir": workdir, "start": 0 if single else job["start"], "count": len(items),
+        "announce": not single, "output": "inherit" if single else "capture",
+        "output_chars": config.item_output_bytes,
+        # A single program's time is the run's wall clock (the parent's kill says so first).
+        "item_seconds": config.wall_seconds + SINGLE_ITEM_GRACE_S if single else config.item_seconds,
+        "answer_uid": uid, "judge_uid": None if uid is None else judge_uid(uid), "rlimits": rlimits,
+        "tmpfs_bytes": config.tmpfs_mb * mib, "tmpfs_inodes": config.tmpfs_inodes,
+    }
+    files = {name: (HARNESS.parent / name).read_text(encoding="utf-8") for name in HARNESS_FILES}
+    files["job.json"] = json.dumps(settings)
+    for offset, item in enumerate(items):
+        files[f"program-{offset}.py"] = item["program"]
+        files[f"tests-{offset}.json"] = json.dumps(list(item["tests"]))
     return {
         "mode": mode,
         "workdir": workdir,
-        "files": {"harness.py": HARNESS.read_text(encoding="utf-8"), "job.json": json.dumps(job)},
-        "argv": [python, *PYTHON_FLAGS, "harness.py", harness_mode, "job.json"],
+        "files": files,
+        "argv": [python, *PYTHON_FLAGS, "harness.py", "job.json"],
         "env": {
             "PATH": SANDBOX_PATH, "HOME": workdir, "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
         },
         "uid": uid,
         "gid": uid,
-        "rlimits": {
-            "CPU": [cpu, cpu + 1],  # SIGXCPU at the soft limit, SIGKILL a second later
-            "AS": [config.memory_mb * mib] * 2,
-            "NPROC": [config.max_processes] * 2,
-            "FSIZE": [config.max_file_mb * mib] * 2,
-            "NOFILE": [config.max_open_files] * 2,
-            "CORE": [0, 0],
-        },
+        "rlimits": rlimits,
         "tmpfs_bytes": config.tmpfs_mb * mib,
         "tmpfs_inodes": config.tmpfs_inodes,
         "host_ns": host_namespaces() if mode == "isolated" else {},

@@ -25,12 +25,16 @@ class _Frozen(BaseModel):
 
 
 class Job(_Frozen):
-    """One untrusted program and the tests run after it, in the program's namespace."""
+    """One untrusted program and the tests run against it: in a judge process of their own, with
+    the program's top-level names bound to proxies that exchange plain data with the program."""
 
     program: str
     """Python source, executed as ``__main__`` in a fresh namespace."""
     tests: tuple[str, ...] = ()
-    """Snippets (``assert f(2) == 4``) run in order after the program; the first that raises fails the job."""
+    """Snippets (``assert f(2) == 4``) run in order after the program; the first that raises fails the job.
+    Calls of the program's functions take and return plain data (None, bool, int, float, complex, str,
+    bytes, list, tuple, dict, set, frozenset): a result that is not plain data fails the test, and an
+    argument mutated in place by the program is not seen by the test."""
 
 
 class Isolation(_Frozen):
@@ -69,9 +73,10 @@ class RunResult(_Frozen):
     duration_s: float
     """Wall-clock seconds of the whole sandbox run, as measured by the parent."""
     exit_code: int | None = None
-    """Exit status of the sandboxed interpreter (None when a signal ended it or it never started)."""
+    """Exit status of the program's process when it ended on its own before the verdict (else of
+    the sandbox's harness; None when a signal ended it or it never started)."""
     signal: int | None = None
-    """Signal number that ended the sandboxed interpreter, if any."""
+    """Signal number that ended the program's process (or the harness), if any."""
     stdout: str = ""
     stderr: str = ""
     stdout_truncated: bool = False
@@ -79,7 +84,7 @@ class RunResult(_Frozen):
     mode: Mode
     isolation: Isolation
     uid: int | None = None
-    """The uid the code ran as (None when no uid was dropped)."""
+    """The uid the program ran as (None when no uid was dropped); its tests ran as another."""
 
 
 class ItemResult(_Frozen):

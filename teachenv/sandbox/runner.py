@@ -2,7 +2,8 @@
 
 Owns the sequence select mode → spec → execute → read the ending → verdict; `sandbox_run` is
 the shared first half that the batch mode reuses. The mechanics live in `process` (parent) and
-`launcher` / `harness` (inside); this module knows what a verdict means, not how isolation works.
+`launcher` / `harness` (inside); a single program is graded as a batch of one whose output is
+the run's own. This module knows what a verdict means, not how isolation works.
 """
 
 from __future__ import annotations
@@ -64,9 +65,10 @@ def sandbox_run(
 
 
 def read_verdict(record: Mapping[str, object]) -> tuple[Status, int | None, str | None] | None:
-    """A harness verdict checked for shape (the program could have written it); None if malformed."""
+    """A harness verdict checked for shape; None if malformed (only the harness's zygote writes
+    the result pipe, so a malformed line means the harness itself broke)."""
     status, failed, error = record.get("status"), record.get("failed_test"), record.get("error")
-    if status not in _STATUSES or status in ("crashed", "sandbox-error"):
+    if status not in _STATUSES:
         return None
     if not (failed is None or (isinstance(failed, int) and not isinstance(failed, bool))):
         return None
@@ -79,20 +81,23 @@ def run_job(job: Job, config: SandboxConfig, mode: Mode, python: str) -> RunResu
     """`run_program` once the mode is chosen (the pool chooses it once for all its jobs)."""
     run = sandbox_run(config, mode, python, "single", {"program": job.program, "tests": list(job.tests)})
     raw, ending = run.raw, run.ending
-    failed_test = None
+    failed_test, exit_code, sig = None, ending.exit_code, ending.signal
+    records = [record for record in raw.results.json_lines() if record.get("index") == 0]
     if ending.setup_error is not None:
         status, error = "sandbox-error", ending.setup_error
     elif ending.limit_error is not None:
         status, error = ending.limit_error
     else:
-        verdict = read_verdict(raw.results.json_lines()[0])
+        verdict = read_verdict(records[0]) if records else None
         if verdict is None:
-            status, error = "crashed", "the harness's verdict was malformed (did the program write to its pipe?)"
+            status, error = "crashed", "the harness's verdict was malformed"
         else:
             status, failed_test, error = verdict
+            if records[0].get("exit_code") is not None or records[0].get("signal") is not None:
+                exit_code, sig = records[0].get("exit_code"), records[0].get("signal")  # the answer's own end
     return RunResult(
         status=status, failed_test=failed_test, error=error, duration_s=round(raw.duration_s, 4),
-        exit_code=ending.exit_code, signal=ending.signal,
+        exit_code=exit_code, signal=sig,
         stdout=raw.stdout.text(), stderr=raw.stderr.text(),
         stdout_truncated=raw.stdout.truncated, stderr_truncated=raw.stderr.truncated,
         mode=mode, isolation=ending.isolation, uid=run.uid,

@@ -33,6 +33,7 @@ def test_json_plans(text):
     ('{"add": -2}', "malformed"),
     ('{"add": 2', "does not parse"),
     ("[1, 2]", "no line"),
+    (";", "no line of the plan asks for examples"),  # only separators: found by tests/properties (was IndexError)
 ])
 def test_unusable_plans_say_why(text, reason):
     with pytest.raises(PlanError, match=reason):

@@ -3,14 +3,13 @@ a check that no process of a run survives it."""
 
 from __future__ import annotations
 
-import signal
-
 import time
 
 import psutil
 import pytest
 
 from teachenv.sandbox import SandboxConfig, probe
+from timebox import time_box
 
 HARD_LIMIT_S = 60  # per test; every sandbox run in these tests has a far shorter wall clock
 
@@ -19,16 +18,11 @@ HARD_LIMIT_S = 60  # per test; every sandbox run in these tests has a far shorte
 def hard_time_limit():
     """Fail (never hang) a test that runs past HARD_LIMIT_S, whatever it is blocked on."""
 
-    def on_alarm(signum, frame):
-        pytest.fail(f"the test ran past its hard limit of {HARD_LIMIT_S} s")
+    def fail(seconds: float) -> None:
+        pytest.fail(f"the test ran past its hard limit of {seconds} s")
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, HARD_LIMIT_S)
-    try:
+    with time_box(HARD_LIMIT_S, fail):
         yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,14 @@ def test_dying_before_the_verdict_is_a_crash_not_a_pass():
     assert result.status == "crashed" and result.exit_code == 0
 
 
+def test_a_crash_reports_how_the_programs_own_process_ended():
+    exited = run_program("import os\ndef f():\n    os._exit(3)", ["f()"], CONFIG)
+    assert (exited.status, exited.exit_code, exited.signal) == ("crashed", 3, None)
+    assert "exited with code 3 before the tests ended" in exited.error
+    killed = run_program("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", [], CONFIG)
+    assert (killed.status, killed.exit_code, killed.signal) == ("crashed", None, 9) and "SIGKILL" in killed.error
+
+
 def test_the_program_sees_a_scrubbed_environment_a_private_home_and_a_standard_library():
     program = (
         "import os, json, sys, sqlite3, ctypes\n"

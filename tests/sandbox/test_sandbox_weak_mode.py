@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import psutil
 import pytest
 
 from teachenv.core.errors import ConfigError
@@ -45,3 +46,18 @@ def test_the_environment_variable_opts_in_too_and_limits_still_hold(no_namespace
     with pytest.warns(SandboxWeakModeWarning, match="TEACHENV_SANDBOX=weak"):
         batch = run_batch([("import time\ntime.sleep(30)", [])], config, environ={"TEACHENV_SANDBOX": "weak"})
     assert batch.mode == "weak" and batch.items[0].status == "timeout"
+
+
+def test_the_weak_mode_still_kills_what_an_item_left_behind_before_the_next_item(no_namespaces):
+    """Without namespaces the item's init is a subreaper that kills every descendant (setsid
+    daemons included); weak-mode verdicts are not protected from the program, but items are."""
+    leaver = (
+        "import os\nif os.fork() == 0:\n    os.setsid()\n    pid = os.fork()\n    if pid == 0:\n        while True:\n"
+        "            pass\n    os.write(1, f'{pid}\\n'.encode())\n    os._exit(0)\nos.wait()\n"
+    )
+    counter = ("def count(n):\n    return sum(1 for _ in range(n))", ["assert count(200_000) == 200_000"])
+    config = SandboxConfig(allow_weak=True, wall_seconds=20, item_seconds=2)
+    with pytest.warns(SandboxWeakModeWarning):
+        batch = run_batch([counter, (leaver, []), counter], config, environ={})
+    assert [item.status for item in batch.items] == ["passed"] * 3, batch.items
+    assert not psutil.pid_exists(int(batch.items[1].stdout))

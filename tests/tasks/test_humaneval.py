@@ -30,10 +30,10 @@ def test_validation_and_test_split_the_164_problems(task):
 def test_every_canonical_solution_passes_and_every_empty_body_fails(task):
     problems = task.load("val") + task.load("test")
     start = time.perf_counter()
-    canonical = task.credit_many(problems, [e.answer for e in problems])
-    empty = task.credit_many(problems, ["    pass\n"] * len(problems))
+    credits = task.credit_many(problems * 2, [e.answer for e in problems] + ["    pass\n"] * len(problems))  # one batch
+    canonical, empty = credits[: len(problems)], credits[len(problems):]
     seconds = time.perf_counter() - start
-    print(f"\nHumanEval: 164 canonical + 164 empty bodies graded in {seconds:.2f} s")
+    print(f"\nHumanEval: 164 canonical + 164 empty bodies graded in one batch in {seconds:.2f} s")
     assert sum(canonical) == 164 and sum(empty) == 0
 
 

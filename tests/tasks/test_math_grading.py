@@ -61,6 +61,19 @@ def _all_gone(pids: list[int]) -> bool:
         ("Temperatures fell 36-8 degrees, to x = -3", "-3"),
         ("It rose by 1,800.50 and then by 3/4", "3/4"),
         ("The answer is 3.5.", "3.5"),
+        # A final answer that is an expression, not a number, with no phrase before it: the whole
+        # expression, never the number inside it (once "10^6" was read as its exponent, "6").
+        ("10^6", "10^6"),  # a bare power
+        ("$10^6$", "10^6"),  # ... in math mode
+        ("Doubling 10 times: 2^{10}.", "2^{10}"),  # a braced exponent, after working
+        (r"$\frac{3}{4}$", r"\frac{3}{4}"),  # a LaTeX fraction is one answer, not its denominator
+        ("Three of four: 3/4", "3/4"),  # a slash fraction likewise
+        ("Solving 2x = 10 gives x = 5", "5"),  # the value of the unknown, not the equation's 10
+        ("-7", "-7"),  # a negative number keeps its sign
+        ("$-7$", "-7"),
+        ("1000 * 1000 = 10^6", "10^6"),  # the result of the working, as a power
+        (r"the length is \sqrt{2}", r"\sqrt{2}"),  # a root is one answer
+        ("So we subtract: 36 - 8", "8"),  # a spaced minus is an operator, not a sign (as before)
         ("", None),
         ("I cannot solve this problem.", None),
     ],
@@ -115,15 +128,19 @@ def test_different_answers_are_not_equivalent(grader):
 
 
 def test_grade_extracts_the_final_answer_and_an_answerless_completion_is_wrong(grader):
-    golds = ["28", r"\frac{3}{4}", "28", "72", "12"]
+    golds = ["28", r"\frac{3}{4}", "28", "72", "12", "1000000", "1024", "0.75", "-7"]
     completions = [
         "3 * 12 = 36 and 36 - 8 = 28. The answer is 28.",
         r"Two of the four... \boxed{\frac{6}{8}}",
         "3 * 12 = 36 and 36 - 8 = 28. The answer is 36.",
         "",
         "the answer is probably 12, or maybe 13.",
+        "10^6",  # a bare power: once read as its exponent 6
+        "2^{10}",
+        "3/4",
+        "$x = -7$",
     ]
-    assert grader.grade(golds, completions) == [True, True, False, False, False]
+    assert grader.grade(golds, completions) == [True, True, False, False, False, True, True, True, True]
 
 
 # -- the worker pool -----------------------------------------------------------------------------
