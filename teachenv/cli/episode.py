@@ -55,21 +55,27 @@ def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = F
 
     import teachenv  # noqa: F401  (registers the environment ids)
     from teachenv.agents.base import build_policy
+    from teachenv.envs.registration import check_env_id
     from teachenv.envs.replay import EpisodeReplay
 
     started = time.perf_counter()
+    check_env_id(config.env.id)
     replay = None
     if resume and run_dir.prepare_resume(dump_config(config)):
         replay = EpisodeReplay(run_dir)
         if run_dir.summary_path.exists():
             return finished_outcome(run_dir, replay)
     else:
-        run_dir.create(dump_config(config), overwrite=overwrite)
+        run_dir.refuse_existing(overwrite=overwrite)
+    # Everything is built before a fresh run directory is created: a config error found while building
+    # (a model path, a data source, a missing teacher) leaves nothing behind.
     env = gymnasium.make(config.env.id, config=config, run_dir=run_dir, on_phase=on_phase, progress=progress,
                          replay=replay)
     try:
         policy = build_policy(config.agent.policy)
         policy.attach(env.unwrapped)
+        if replay is None:
+            run_dir.create(dump_config(config), overwrite=overwrite)
         policy.reset(config.seed)
         _, info = env.reset(seed=config.seed)
         first = last = info[INFO_ROUND]
