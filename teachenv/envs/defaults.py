@@ -51,7 +51,7 @@ TEACHING_DEFAULTS: dict[str, Any] = {
     "name": "default",
     "task": {"name": "arith", "val_per_skill": 40, "test_per_skill": 40},
     "student": {"model": "tiny", "train": {"max_steps": 100, "batch_size": 32}},
-    "env": {"max_rounds": 3, "examples_per_round": 400},
+    "env": {"max_rounds": 3, "examples_per_round": 2000},
 }
 
 #: The shapes ids' teaching default: a tiny vision student pretrained briefly (`colour` and `largest` left
