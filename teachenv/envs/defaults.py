@@ -46,7 +46,7 @@ PLUMBING_SHAPES_DEFAULTS: dict[str, Any] = {
 }
 
 #: The arithmetic ids' teaching default: the quick start's tiny student (same recipe, same cache; `sub` and
-#: `mul` start weak), 40 validation items a skill, rounds of up to 400 examples and 100 LoRA steps.
+#: `mul` start weak), 40 validation items a skill, rounds of up to 2,000 examples and 100 LoRA steps.
 TEACHING_DEFAULTS: dict[str, Any] = {
     "name": "default",
     "task": {"name": "arith", "val_per_skill": 40, "test_per_skill": 40},

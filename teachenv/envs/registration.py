@@ -33,7 +33,8 @@ ENV_IDS: dict[str, str] = {env_id: entry for env_id, (entry, _) in ENVIRONMENTS.
 def register_envs() -> None:
     for env_id, (entry_point, world) in ENVIRONMENTS.items():
         if env_id not in gymnasium.registry:
-            gymnasium.register(id=env_id, entry_point=entry_point, kwargs={"world": world})
+            # progress: a first make builds the default tiny student (minutes) and shows how far it is.
+            gymnasium.register(id=env_id, entry_point=entry_point, kwargs={"world": world, "progress": True})
 
 
 def check_env_id(env_id: str) -> None:

@@ -54,6 +54,10 @@ def test_run_writes_the_documented_run_directory(tmp_path):
         assert (folder / "adapter" / "adapter_config.json").is_file()
     summary = json.loads((root / "summary.json").read_text())
     assert summary["peak_memory_mb"] > 0 and summary["rounds"] == 3
+    # Accuracies rounded for people (no 0.5599999999999999); no teacher made no calls.
+    assert summary["test_gain"] == round(summary["test_gain"], 6)
+    assert all(v == round(v, 6) for v in summary["val_accuracy_by_skill"]["end"].values())
+    assert summary["teacher_calls"] == {"hits": 0, "misses": 0, "new_prompt_tokens": 0, "new_completion_tokens": 0}
     assert "mean" in done.stdout and "peak memory" in done.stdout
     # The same name again is refused (before any model is built) instead of mixing two runs.
     again = run_cli(tmp_path, PLUMBING_DEFAULTS, "--name", "a")
