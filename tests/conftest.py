@@ -7,6 +7,14 @@ from pathlib import Path
 import pytest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests never reach the Hugging Face Hub: Hub access is switched off explicitly (teachenv itself
+    leaves it to the user; see ``teachenv.student.hub``)."""
+    from teachenv.student.hub import set_offline
+
+    set_offline(True)
+
+
 @pytest.fixture(scope="session")
 def tiny_student_dir() -> Path:
     """The real tiny student (default recipe, default arith task), built once per test session.

@@ -11,11 +11,12 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from teachenv.core.config import RunConfig, dump_config
 from teachenv.core.records import RoundResult
 from teachenv.core.run_dir import RunDirectory, atomic_write_json
+from teachenv.engines.cached_backend import CacheStats
 from teachenv.envs.teaching_env import INFO_ROUND, INFO_STATE
 
 if TYPE_CHECKING:
@@ -55,21 +56,27 @@ def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = F
 
     import teachenv  # noqa: F401  (registers the environment ids)
     from teachenv.agents.base import build_policy
+    from teachenv.envs.registration import check_env_id
     from teachenv.envs.replay import EpisodeReplay
 
     started = time.perf_counter()
+    check_env_id(config.env.id)
     replay = None
     if resume and run_dir.prepare_resume(dump_config(config)):
         replay = EpisodeReplay(run_dir)
         if run_dir.summary_path.exists():
             return finished_outcome(run_dir, replay)
     else:
-        run_dir.create(dump_config(config), overwrite=overwrite)
+        run_dir.refuse_existing(overwrite=overwrite)
+    # Everything is built before a fresh run directory is created: a config error found while building
+    # (a model path, a data source, a missing teacher) leaves nothing behind.
     env = gymnasium.make(config.env.id, config=config, run_dir=run_dir, on_phase=on_phase, progress=progress,
                          replay=replay)
     try:
         policy = build_policy(config.agent.policy)
         policy.attach(env.unwrapped)
+        if replay is None:
+            run_dir.create(dump_config(config), overwrite=overwrite)
         policy.reset(config.seed)
         _, info = env.reset(seed=config.seed)
         first = last = info[INFO_ROUND]
@@ -105,20 +112,38 @@ def finished_outcome(run_dir: RunDirectory, replay: EpisodeReplay) -> EpisodeOut
                           already_finished=True)
 
 
+#: Decimals of the accuracies in ``summary.json``: for people (0.56, not 0.5599999999999999), and still exact
+#: for any split of up to 10^6 items. What a resume reads back keeps full precision in the rounds' files.
+SUMMARY_DECIMALS = 6
+
+
 def summary(outcome: EpisodeOutcome) -> dict:
     first, last = outcome.first, outcome.last
     assert first.test is not None and last.test is not None
-    return {
-        "rounds": last.round,
+    accuracies = {
         "val_accuracy": {"start": first.val.accuracy, "end": last.val.accuracy},
         "test_accuracy": {"start": first.test.accuracy, "end": last.test.accuracy},
         "test_gain": last.test.accuracy - first.test.accuracy,
         "val_accuracy_by_skill": {"start": first.val.accuracy_by_skill, "end": last.val.accuracy_by_skill},
         "test_accuracy_by_skill": {"start": first.test.accuracy_by_skill, "end": last.test.accuracy_by_skill},
+    }
+    return {
+        "rounds": last.round,
+        **rounded(accuracies, SUMMARY_DECIMALS),
         "cost": last.cost.model_dump(mode="json"),
         "truncated_by": list(last.truncated_by),
         "seconds": round(outcome.seconds, 1),
         "peak_memory_mb": round(outcome.peak_memory_mb, 1),
-        "teacher_calls": outcome.teacher_calls,
+        # A zero count without a teacher: no call was made.
+        "teacher_calls": outcome.teacher_calls if outcome.teacher_calls is not None else CacheStats().as_dict(),
         "resumed_from": outcome.resumed_from,
     }
+
+
+def rounded(value: Any, decimals: int) -> Any:
+    """``value`` with every float in it (in nested dicts) rounded to ``decimals``."""
+    if isinstance(value, float):
+        return round(value, decimals)
+    if isinstance(value, dict):
+        return {key: rounded(item, decimals) for key, item in value.items()}
+    return value

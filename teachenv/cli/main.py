@@ -4,16 +4,20 @@ commands, so that start-up and ``--help`` are fast."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape  # error messages hold brackets (teachenv[ray]) that are not markup
+
+from teachenv.cli.console import fail, make_console
+from teachenv.student.hub import set_offline
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="teachenv: environments whose agent is a teacher of a student LLM.")
-console = Console(stderr=True)
+console = make_console(stderr=True)
+OFFLINE_HELP = ("Hub access for models and data sets: --offline never downloads (local files and the Hugging Face "
+                "cache only), --online may. Default: as HF_HUB_OFFLINE / HF_DATASETS_OFFLINE say (online if unset).")
 
 
 @app.command()
@@ -25,6 +29,7 @@ def run(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing run directory of the same name.")] = False,
     resume: Annotated[bool, typer.Option(help="Continue the run of this name from its last finished round "
                                               "(same config and --set values); start it if there is none.")] = False,
+    offline: Annotated[bool | None, typer.Option("--offline/--online", help=OFFLINE_HELP)] = None,
 ) -> None:
     """Run one episode: the config's agent teaches its student; writes runs/<name>/."""
     from teachenv.cli.report import print_outcome, round_progress
@@ -35,7 +40,8 @@ def run(
     from teachenv.core.run_dir import RunDirectory
 
     if overwrite and resume:
-        raise typer.BadParameter("--overwrite replaces the run and --resume continues it: pass one of them.")
+        raise fail(console, "--overwrite replaces the run and --resume continues it: pass one of them.")
+    set_offline(offline)
     overrides = list(set_ or [])
     if seed is not None:
         overrides.append(f"seed={seed}")
@@ -44,20 +50,19 @@ def run(
     try:
         cfg = load_config(config, overrides)
         run_dir = RunDirectory(Path(cfg.runs_dir) / (cfg.name or "run"))
-        console.print(f"[bold]teachenv run[/] {cfg.name} → {run_dir.root}  (seed {cfg.seed})")
+        make_console().print(f"[bold]teachenv run[/] {cfg.name} → {run_dir.root}  (seed {cfg.seed})")
         from teachenv.cli.episode import run_episode
 
         with round_progress(console, cfg.env.max_rounds) as tracker:
             outcome = run_episode(cfg, run_dir, overwrite=overwrite, resume=resume, on_phase=tracker.phase,
                                   on_round=tracker.round_done, progress=True)
     except TeachEnvError as exc:
-        console.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(code=2) from None
+        raise fail(console, str(exc)) from None
     if outcome.already_finished:
         console.print(f"{run_dir.root} already finished; nothing to resume.")
     elif outcome.resumed_from is not None:
         console.print(f"resumed after round {outcome.resumed_from}")
-    print_outcome(Console(), outcome)
+    print_outcome(make_console(), outcome)
 
 
 @app.command()
@@ -74,10 +79,9 @@ def leaderboard(
     try:
         board = build_leaderboard(load_runs(runs_dir), read_registrations(runs_dir))
     except TeachEnvError as exc:
-        console.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(code=2) from None
+        raise fail(console, str(exc)) from None
     outputs = write_outputs(board, out or runs_dir / "leaderboard")
-    print_leaderboard(Console(), board)
+    print_leaderboard(make_console(), board)
     console.print(f"wrote {outputs.markdown}, {outputs.csv.name}, {outputs.paired_csv.name}, "
                   f"{outputs.html.name} and {len(outputs.plots)} plot(s)", soft_wrap=True)
 
@@ -87,8 +91,10 @@ def bench(
     suite: Annotated[Path, typer.Argument(help="A suite file (YAML), e.g. configs/suites/cpu-offline.yaml.")],
     workers: Annotated[int | None, typer.Option(min=1, help="Episodes run at once (default: the suite's `workers`).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the episodes and their status; run nothing.")] = False,
+    offline: Annotated[bool | None, typer.Option("--offline/--online", help=OFFLINE_HELP)] = None,
 ) -> None:
     """Run a suite: agents × environments × seeds, one run directory each; finished ones are skipped."""
+    set_offline(offline)  # the episodes' processes inherit it
     from teachenv.bench.runner import print_plan, print_results, run_suite
     from teachenv.bench.suite import expand, load_suite
     from teachenv.core.errors import TeachEnvError
@@ -98,42 +104,43 @@ def bench(
         episodes = expand(loaded)
         pool = workers or loaded.config.workers
         if dry_run:
-            print_plan(Console(), loaded, episodes, pool)
+            print_plan(make_console(), loaded, episodes, pool)
             return
         results = run_suite(loaded, episodes, workers=pool, console=console)
     except TeachEnvError as exc:
-        console.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(code=2) from None
-    print_results(Console(), results)
+        raise fail(console, str(exc)) from None
+    print_results(make_console(), results)
     if any(r.outcome == "failed" for r in results):
         raise typer.Exit(code=1)
 
 
 @app.command("list")
 def list_() -> None:
-    """List registered tasks, policies, engines, backends, environments and shipped configs."""
+    """List registered tasks, policies, engines, backends and environments (runnable recipes are in configs/)."""
     import gymnasium
 
     import teachenv  # noqa: F401  (registers the environment ids)
     from teachenv.core import registry
 
-    out = Console()
+    out = make_console()
     for reg in (registry.tasks, registry.policies, registry.engines, registry.backends):
         out.print(f"[bold]{reg.group.split('.')[-1]}[/]: {', '.join(reg.names())}")
     from rich.table import Table
 
-    from teachenv.envs.defaults import CHEAP_DEFAULTS
     from teachenv.envs.registration import ENVIRONMENTS
 
     table = Table("environment id", "structure", "offline world", title="environments", title_justify="left")
     for env_id in sorted(i for i in gymnasium.registry if i.startswith("teachenv/")):
-        entry, default = ENVIRONMENTS.get(env_id, (str(gymnasium.registry[env_id].entry_point), None))
-        table.add_row(env_id, entry.rpartition(":")[2].removesuffix("Env"),
-                      (default or CHEAP_DEFAULTS)["task"]["name"] if env_id in ENVIRONMENTS else "?")
+        entry, world = ENVIRONMENTS.get(env_id, (str(gymnasium.registry[env_id].entry_point), "?"))
+        table.add_row(env_id, entry.rpartition(":")[2].removesuffix("Env"), world)
     out.print(table)
 
 
 def main() -> None:
+    # Idle OpenMP threads sleep instead of spinning: with spinning, two runs sharing the cores (or a run
+    # beside other work) wait on each other's busy threads and crawl, ~5-20x slower. Read once, when
+    # torch loads, so it is set here, before any command imports torch; a value the user set is kept.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     app()
 
 

@@ -22,6 +22,8 @@ class RoundTracker:
         self.accuracy = "-"
 
     def phase(self, name: str, round_index: int) -> None:
+        if not self.console.is_terminal:  # a log gets the per-round lines only
+            return
         if self.progress is None:
             self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                      TextColumn("{task.completed}/{task.total} rounds"), TimeElapsedColumn(),
@@ -75,7 +77,7 @@ def print_outcome(console: Console, outcome) -> None:
         soft_wrap=True,
     )
     calls = outcome.teacher_calls
-    if calls is not None:
+    if calls is not None and calls["hits"] + calls["misses"] > 0:
         console.print(
             f"teacher calls: {calls['hits']} from the response cache, {calls['misses']} new "
             f"({calls['new_prompt_tokens'] + calls['new_completion_tokens']} new tokens)",

@@ -212,13 +212,14 @@ class RunConfig(StrictModel):
 
 
 def format_validation_error(error: ValidationError, prefix: str = "") -> str:
-    lines = []
+    """One line: ``Invalid config: a.b: what is wrong (got x); c: ...``."""
+    problems = []
     for item in error.errors():
         path = ".".join(str(p) for p in (prefix, *item["loc"]) if p != "")
         shown = item.get("input")
         got = f" (got {shown!r})" if shown is not None and not isinstance(shown, dict) else ""
-        lines.append(f"  {path or '<root>'}: {item['msg']}{got}")
-    return "Invalid config:\n" + "\n".join(lines)
+        problems.append(f"{path or '<root>'}: {item['msg']}{got}")
+    return "Invalid config: " + "; ".join(problems)
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -252,8 +253,12 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{str(path)!r} is a folder, not a config file; pass one of its YAML files "
+                          "(e.g. configs/quickstart.yaml).")
     if not path.is_file():
-        raise ConfigError(f"Config file {str(path)!r} does not exist.")
+        raise ConfigError(f"Config file {str(path)!r} does not exist; pass the path of a YAML config "
+                          "(e.g. configs/quickstart.yaml).")
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
@@ -298,7 +303,7 @@ def resolve_components(config: RunConfig) -> RunConfig:
         try:
             component = reg.get(spec.name)
         except TeachEnvError as exc:
-            raise ConfigError(f"Invalid config:\n  {path}.name: {exc}") from None
+            raise ConfigError(f"Invalid config: {path}.name: {exc}") from None
         options = component_options(spec, component, path=path)
         node = resolved
         for part in path.split("."):
@@ -314,7 +319,7 @@ def component_options(spec: ComponentSpec, component: Any, path: str = "") -> An
     options_model = getattr(component, "Config", None)
     if options_model is None:
         if spec.options:
-            raise ConfigError(f"Invalid config:\n  {path or spec.name}: {spec.name!r} takes no options, "
+            raise ConfigError(f"Invalid config: {path or spec.name}: {spec.name!r} takes no options, "
                               f"got {sorted(spec.options)}.")
         return None
     try:

@@ -92,15 +92,19 @@ class RunDirectory:
     def round_dir(self, round_index: int) -> Path:
         return self.root / "rounds" / str(round_index)
 
-    def create(self, config_yaml: str, *, overwrite: bool = False) -> None:
-        """Start a fresh run: refuse to mix with another run's files unless ``overwrite``."""
+    def refuse_existing(self, *, overwrite: bool = False) -> None:
+        """Refuse to start a fresh run where another run is, unless ``overwrite`` (checked before any build)."""
         from teachenv.core.errors import RunDirectoryError
 
         if self.episode_path.exists() and not overwrite:
             raise RunDirectoryError(
-                f"Run directory {str(self.root)!r} already holds a run; pass --overwrite to replace it "
-                f"or --name to pick another name."
+                f"Run directory {str(self.root)!r} already holds a run; pass --resume to continue it, "
+                f"--overwrite to replace it or --name to pick another name."
             )
+
+    def create(self, config_yaml: str, *, overwrite: bool = False) -> None:
+        """Start a fresh run: refuse to mix with another run's files unless ``overwrite``."""
+        self.refuse_existing(overwrite=overwrite)
         if overwrite and self.root.exists():
             shutil.rmtree(self.root)
         self.root.mkdir(parents=True, exist_ok=True)

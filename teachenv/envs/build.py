@@ -18,10 +18,25 @@ from teachenv.student.base import Student
 from teachenv.tasks.base import Task
 
 
-def as_run_config(config: RunConfig | dict[str, Any] | str | Path | None, default: RunConfig) -> RunConfig:
-    """Accept a RunConfig, a plain dict, a YAML path, or None (→ ``default``)."""
-    if config is None:
-        return default
+def env_config(config: RunConfig | dict[str, Any] | str | Path | None, *, world: str = "arith",
+               plumbing: bool = False) -> RunConfig:
+    """The config an environment runs: ``config`` as given, or the id's default on ``world`` (the teaching
+    default, or the untrained plumbing one with ``plumbing``; see ``envs.defaults``)."""
+    from teachenv.envs.defaults import default_config
+
+    if config is not None:
+        if plumbing:
+            raise ConfigError("plumbing=True picks the untrained plumbing config, and a config was given too: "
+                              "pass one of them (or set student.model: plumbing in the config).")
+        return as_run_config(config)
+    if world not in ("arith", "shapes"):
+        raise ConfigError(f"world={world!r} is not an offline world with a default config; use 'arith' or "
+                          "'shapes', or pass a config.")
+    return default_config(world, plumbing=plumbing)  # type: ignore[arg-type]
+
+
+def as_run_config(config: RunConfig | dict[str, Any] | str | Path) -> RunConfig:
+    """Accept a RunConfig, a plain dict or a YAML path."""
     if isinstance(config, RunConfig):
         return config
     if isinstance(config, dict):

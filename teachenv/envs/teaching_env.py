@@ -31,7 +31,6 @@ from teachenv.core.records import (
 )
 from teachenv.core.run_dir import RunDirectory
 from teachenv.envs import build
-from teachenv.envs.defaults import cheap_config
 from teachenv.envs.recorder import RunRecorder
 from teachenv.envs.replay import EpisodeReplay, ReplayingStudent
 from teachenv.envs.state import EnvState, RoundState
@@ -75,11 +74,12 @@ def as_json(action: Any) -> Any:
 class TeachingEnv(gym.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
-    def __init__(self, config: RunConfig | dict | str | Path | None = None, *,
-                 run_dir: str | Path | RunDirectory | None = None, render_mode: str | None = None,
-                 on_phase: PhaseCallback | None = None, progress: bool = False,
+    def __init__(self, config: RunConfig | dict | str | Path | None = None, *, plumbing: bool = False,
+                 world: str = "arith", run_dir: str | Path | RunDirectory | None = None,
+                 render_mode: str | None = None, on_phase: PhaseCallback | None = None, progress: bool = False,
                  replay: EpisodeReplay | None = None) -> None:
-        self.config = build.as_run_config(config, default=cheap_config())
+        # Without a config: the id's teaching default on ``world``, or with ``plumbing`` the untrained one.
+        self.config = build.env_config(config, world=world, plumbing=plumbing)
         self.render_mode = render_mode
         self.on_phase = on_phase
         self.task = build.build_task(self.config)

@@ -305,11 +305,16 @@ def load_base(config: StudentConfig, task: Task, *,
     else:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(config.model)
+        from teachenv.student.hub import model_load_error
+
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(config.model)
+            model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype)
+        except OSError as exc:  # transformers' error for a missing folder, an unknown id, no network
+            raise model_load_error("student.model", config.model, exc) from None
         if tokenizer.pad_token is None:
             # Many causal LMs ship without a pad token; padded positions are masked, so eos serves.
             tokenizer.pad_token = tokenizer.eos_token
-        model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype)
     model = model.to(device=config.device, dtype=dtype)
     model.eval()
     return model, tokenizer

@@ -26,10 +26,9 @@ import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +36,7 @@ from teachenv.core.config import PretrainingRecipe, TinyStudentRecipe
 from teachenv.core.errors import ConfigError
 from teachenv.core.hashing import content_hash
 from teachenv.core.paths import teachenv_home
+from teachenv.student.progress import no_loading_bars, progress_steps
 
 if TYPE_CHECKING:
     import numpy as np
@@ -87,7 +87,8 @@ def load_tiny(path: Path) -> tuple[LlamaForCausalLM, PreTrainedTokenizerFast]:
     from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
     tokenizer = PreTrainedTokenizerFast.from_pretrained(path, padding_side="left")
-    model = LlamaForCausalLM.from_pretrained(path)
+    with no_loading_bars():
+        model = LlamaForCausalLM.from_pretrained(path)
     model.eval()
     return model, tokenizer
 
@@ -250,7 +251,7 @@ def pretrain(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, recipe
                                       weight_decay=WEIGHT_DECAY)
         scheduler = get_cosine_schedule_with_warmup(optimizer, recipe.warmup_steps, recipe.pretrain_steps)
         model.train()
-        for step in progress_steps(range(recipe.pretrain_steps), progress):
+        for step in progress_steps(range(recipe.pretrain_steps), progress, "pretraining tiny student"):
             rows = slice(step * recipe.batch_size, (step + 1) * recipe.batch_size)
             width = int(lengths[rows].max())  # trim the batch to its longest sequence
             ids = input_ids[rows, :width]
@@ -265,17 +266,6 @@ def pretrain(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, recipe
                 log.info("pretraining step %d/%d: loss %.4f", step + 1, recipe.pretrain_steps, loss.item())
         model.eval()
     return time.perf_counter() - start
-
-
-def progress_steps(steps: range, progress: bool, description: str = "pretraining tiny student") -> Iterator[int]:
-    """``steps``, under a rich progress bar when asked for and stderr is a terminal."""
-    if not (progress and sys.stderr.isatty()):
-        yield from steps
-        return
-    from rich.progress import Progress
-
-    with Progress(transient=True) as bar:
-        yield from bar.track(steps, description=description)
 
 
 def validation_accuracy(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, task: Task) -> dict[str, float]:

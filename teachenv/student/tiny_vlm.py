@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 from teachenv.core.config import TinyVLMRecipe
 from teachenv.core.errors import ConfigError
 from teachenv.student.tiny_model import (
-    build_atomically, cached_student_path, progress_steps, skill_probabilities, write_build_record, ADAM_BETAS, MAX_GRAD_NORM,
+    build_atomically, cached_student_path, skill_probabilities, write_build_record, ADAM_BETAS, MAX_GRAD_NORM,
     WEIGHT_DECAY,
 )
+from teachenv.student.progress import no_loading_bars, progress_steps
 from teachenv.student.word_tokenizer import IMAGE, build_word_tokenizer
 
 if TYPE_CHECKING:
@@ -79,7 +80,8 @@ def load_or_build_tiny_vlm(recipe: TinyVLMRecipe, task: Task, *,
             write_build_record(staging, recipe, task, report)  # type: ignore[arg-type]
 
         build_atomically(path, write)
-    return load_vlm(path)
+    with no_loading_bars():
+        return load_vlm(path)
 
 
 def load_vlm(path: str | Path) -> tuple[Any, Any]:

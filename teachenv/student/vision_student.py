@@ -70,7 +70,12 @@ def load_vision_base(config: StudentConfig, task: Task, *, progress: bool = Fals
     if recipe is not None:
         model, processor = load_or_build_tiny_vlm(recipe, task, progress=progress)
     else:
-        model, processor = load_vlm(config.model)
+        from teachenv.student.hub import model_load_error
+
+        try:
+            model, processor = load_vlm(config.model)
+        except OSError as exc:  # transformers' error for a missing folder, an unknown id, no network
+            raise model_load_error("student.model", config.model, exc) from None
     model = model.to(device=config.device, dtype=getattr(torch, config.dtype))
     model.eval()
     return model, processor

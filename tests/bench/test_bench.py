@@ -22,7 +22,7 @@ from rich.console import Console
 from teachenv.bench.runner import Attempt, _progress, prepare, record, schedule, status, student_build_key
 from teachenv.bench.suite import expand, load_suite
 from teachenv.core.errors import ConfigError
-from teachenv.envs.defaults import CHEAP_DEFAULTS
+from teachenv.envs.defaults import PLUMBING_DEFAULTS
 
 REPO = Path(__file__).resolve().parents[2]
 SUITE_FILES = sorted((REPO / "configs" / "suites").glob("*.yaml"))
@@ -33,9 +33,9 @@ BROKEN = {"agent.engine": {"name": "llm"}}
 
 
 def write_suite(folder: Path, **fields) -> Path:
-    """A suite over the cheap default (plumbing student) in ``folder``, runs under ``folder/runs``."""
+    """A suite over the plumbing config (untrained student) in ``folder``, runs under ``folder/runs``."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "base.yaml").write_text(yaml.safe_dump(CHEAP_DEFAULTS))
+    (folder / "base.yaml").write_text(yaml.safe_dump(PLUMBING_DEFAULTS))
     suite = {"name": "tiny", "base": "base.yaml", "runs_dir": str(folder / "runs"), "seeds": [0, 1],
              "set": {"env.max_rounds": 2, "env.examples_per_round": 32}, "agents": AGENTS,
              "environments": ENVIRONMENTS, "workers": 2, **fields}

@@ -277,10 +277,10 @@ def test_leaderboard_of_two_real_plumbing_episodes(tmp_path):
     from teachenv.cli.episode import run_episode
     from teachenv.core.config import apply_overrides, validate_config
     from teachenv.core.run_dir import RunDirectory
-    from teachenv.envs.defaults import CHEAP_DEFAULTS
+    from teachenv.envs.defaults import PLUMBING_DEFAULTS
 
     for policy in ("weakest-skill", "uniform"):
-        config = validate_config(apply_overrides(CHEAP_DEFAULTS, [
+        config = validate_config(apply_overrides(PLUMBING_DEFAULTS, [
             f"runs_dir={tmp_path}", f"agent.policy.name={policy}", "env.max_rounds=2", "env.examples_per_round=8",
             "student.train.max_steps=1", "student.eval.max_new_tokens=4", "task.val_per_skill=2",
             "task.test_per_skill=2"]))

@@ -22,7 +22,7 @@ from teachenv.cli.episode import run_episode
 from teachenv.core.config import apply_overrides, validate_config
 from teachenv.core.run_dir import RunDirectory
 from teachenv.envs.build import build_task
-from teachenv.envs.defaults import CHEAP_DEFAULTS
+from teachenv.envs.defaults import PLUMBING_DEFAULTS
 from teachenv.scripted.brain import ScriptedTeacher
 from teachenv.scripted.server import ScriptedTeacherServer
 
@@ -34,7 +34,7 @@ CRASHES = ("verify:1", "train-step:2:1", "record:3")
 
 
 def llm_config(tmp_path, server_url: str, cache_name: str) -> dict:
-    return apply_overrides(CHEAP_DEFAULTS, [
+    return apply_overrides(PLUMBING_DEFAULTS, [
         f"runs_dir={tmp_path / 'runs'}",
         "seed=7",
         f"env.max_rounds={ROUNDS}",
@@ -62,7 +62,7 @@ def without_timings(run_root) -> list[dict]:
 
 @pytest.fixture()
 def server():
-    config = validate_config(CHEAP_DEFAULTS)
+    config = validate_config(PLUMBING_DEFAULTS)
     with ScriptedTeacherServer(ScriptedTeacher(build_task(config))) as running:
         yield running
 
@@ -104,7 +104,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result_without_paying_twice(t
 
 
 def test_resume_refuses_a_changed_config_and_cleans_half_written_rounds(tmp_path):
-    config = validate_config(apply_overrides(CHEAP_DEFAULTS, [f"runs_dir={tmp_path}", "env.max_rounds=2"]))
+    config = validate_config(apply_overrides(PLUMBING_DEFAULTS, [f"runs_dir={tmp_path}", "env.max_rounds=2"]))
     run_dir = RunDirectory(tmp_path / "r")
     run_episode(config, run_dir)
     # Pretend the run was killed while writing round 2: drop its row and summary, leave a temp file.
@@ -112,7 +112,7 @@ def test_resume_refuses_a_changed_config_and_cleans_half_written_rounds(tmp_path
     run_dir.episode_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     run_dir.summary_path.unlink()
     (run_dir.round_dir(2) / ".train.json.x.tmp").write_text("{")
-    changed = validate_config(apply_overrides(CHEAP_DEFAULTS, [f"runs_dir={tmp_path}", "env.max_rounds=3"]))
+    changed = validate_config(apply_overrides(PLUMBING_DEFAULTS, [f"runs_dir={tmp_path}", "env.max_rounds=3"]))
     from teachenv.core.errors import RunDirectoryError
 
     with pytest.raises(RunDirectoryError, match="env.max_rounds: run has 2, config has 3"):
@@ -124,7 +124,7 @@ def test_resume_refuses_a_changed_config_and_cleans_half_written_rounds(tmp_path
 
 
 def test_a_run_directory_without_resume_records_is_refused(tmp_path):
-    config = validate_config(apply_overrides(CHEAP_DEFAULTS, [f"runs_dir={tmp_path}", "env.max_rounds=1"]))
+    config = validate_config(apply_overrides(PLUMBING_DEFAULTS, [f"runs_dir={tmp_path}", "env.max_rounds=1"]))
     run_dir = RunDirectory(tmp_path / "r")
     run_episode(config, run_dir)
     run_dir.summary_path.unlink()

@@ -1,4 +1,4 @@
-"""`teachenv run` end to end on the cheap default: run directory, log schema, determinism."""
+"""`teachenv run` end to end on the plumbing config: run directory, log schema, determinism."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import yaml
 from teachenv.cli.episode import run_episode
 from teachenv.core.config import apply_overrides, validate_config
 from teachenv.core.run_dir import RunDirectory
-from teachenv.envs.defaults import CHEAP_DEFAULTS
+from teachenv.envs.defaults import PLUMBING_DEFAULTS
 
 REQUIRED_ROW_KEYS = {
     "round", "val_accuracy", "val_accuracy_by_skill", "reward", "examples_generated", "examples_accepted",
@@ -28,14 +28,14 @@ def run_cli(tmp_path, config: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 def episode_log(tmp_path, name: str, *overrides: str) -> list[dict]:
-    """Run the cheap default in-process; the episode log without its timing fields."""
-    config = validate_config(apply_overrides(CHEAP_DEFAULTS, [f"runs_dir={tmp_path}", *overrides]))
+    """Run the plumbing config in-process; the episode log without its timing fields."""
+    config = validate_config(apply_overrides(PLUMBING_DEFAULTS, [f"runs_dir={tmp_path}", *overrides]))
     outcome = run_episode(config, RunDirectory(tmp_path / name))
     return [{k: v for k, v in row.items() if k != "timings"} for row in outcome.run_dir.episode_rows()]
 
 
 def test_run_writes_the_documented_run_directory(tmp_path):
-    done = run_cli(tmp_path, CHEAP_DEFAULTS, "--name", "a", "--seed", "5")
+    done = run_cli(tmp_path, PLUMBING_DEFAULTS, "--name", "a", "--seed", "5")
     assert done.returncode == 0, done.stderr
     root = tmp_path / "runs" / "a"
     rows = [json.loads(line) for line in (root / "episode.jsonl").read_text().splitlines()]
@@ -54,9 +54,13 @@ def test_run_writes_the_documented_run_directory(tmp_path):
         assert (folder / "adapter" / "adapter_config.json").is_file()
     summary = json.loads((root / "summary.json").read_text())
     assert summary["peak_memory_mb"] > 0 and summary["rounds"] == 3
+    # Accuracies rounded for people (no 0.5599999999999999); no teacher made no calls.
+    assert summary["test_gain"] == round(summary["test_gain"], 6)
+    assert all(v == round(v, 6) for v in summary["val_accuracy_by_skill"]["end"].values())
+    assert summary["teacher_calls"] == {"hits": 0, "misses": 0, "new_prompt_tokens": 0, "new_completion_tokens": 0}
     assert "mean" in done.stdout and "peak memory" in done.stdout
     # The same name again is refused (before any model is built) instead of mixing two runs.
-    again = run_cli(tmp_path, CHEAP_DEFAULTS, "--name", "a")
+    again = run_cli(tmp_path, PLUMBING_DEFAULTS, "--name", "a")
     assert again.returncode == 2 and "--overwrite" in again.stderr
 
 
@@ -74,14 +78,14 @@ def test_a_different_seed_gives_a_different_episode(tmp_path):
 
 def test_overwrite_replaces_an_earlier_run(tmp_path):
     episode_log(tmp_path, "same")
-    config = validate_config(apply_overrides(CHEAP_DEFAULTS, ["env.max_rounds=2"]))
+    config = validate_config(apply_overrides(PLUMBING_DEFAULTS, ["env.max_rounds=2"]))
     outcome = run_episode(config, RunDirectory(tmp_path / "same"), overwrite=True)
     assert [r["round"] for r in outcome.run_dir.episode_rows()] == [0, 1, 2]
     assert not (tmp_path / "same" / "rounds" / "3").exists()
 
 
 def test_config_errors_name_the_field_and_exit_2(tmp_path):
-    done = run_cli(tmp_path, CHEAP_DEFAULTS, "--set", "student.lora.rank=8")
+    done = run_cli(tmp_path, PLUMBING_DEFAULTS, "--set", "student.lora.rank=8")
     assert done.returncode == 2
     assert "student.lora.rank" in done.stderr and "Traceback" not in done.stderr
 

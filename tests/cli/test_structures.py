@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from teachenv.core.config import apply_overrides
-from teachenv.envs.defaults import CHEAP_DEFAULTS
+from teachenv.envs.defaults import PLUMBING_DEFAULTS
 
 BASELINES = [
     ("teachenv/SkillList-v0", "weakest-skill"),
@@ -24,7 +24,7 @@ LLM = {"agent.policy.name": "llm", "agent.engine.name": "llm", "agent.teacher.na
 
 
 def run(tmp_path, env_id: str, **overrides: str) -> list[dict]:
-    config = apply_overrides(CHEAP_DEFAULTS, [f"env.id={env_id}", f"runs_dir={tmp_path / 'runs'}",
+    config = apply_overrides(PLUMBING_DEFAULTS, [f"env.id={env_id}", f"runs_dir={tmp_path / 'runs'}",
                                               *(f"{k}={v}" for k, v in overrides.items())])
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))

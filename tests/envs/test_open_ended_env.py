@@ -1,4 +1,4 @@
-"""The open-ended environment on the cheap default: errors as the observation, plans as the action."""
+"""The open-ended environment on the plumbing config: errors as the observation, plans as the action."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from teachenv.core.config import apply_overrides
 from teachenv.core.errors import InvalidActionError
 from teachenv.core.plan import ANY_SKILL, Plan
 from teachenv.core.records import SkillRequest
-from teachenv.envs.defaults import CHEAP_DEFAULTS
+from teachenv.envs.defaults import PLUMBING_DEFAULTS
 from teachenv.envs.open_ended import OpenEndedState
 from teachenv.envs.teaching_env import INFO_ROUND, INFO_STATE
 
 
 def make(*overrides: str):
-    config = apply_overrides(CHEAP_DEFAULTS, ["env.id=teachenv/OpenEnded-v0", *overrides])
+    config = apply_overrides(PLUMBING_DEFAULTS, ["env.id=teachenv/OpenEnded-v0", *overrides])
     return gymnasium.make("teachenv/OpenEnded-v0", config=config).unwrapped
 
 
@@ -116,7 +116,7 @@ def test_an_llm_engine_takes_a_prose_plan_as_its_prompt():
 def test_errors_in_the_shapes_world_show_the_whole_scene_specification():
     import json
 
-    env = gymnasium.make("teachenv/OpenEnded-Shapes-v0").unwrapped
+    env = gymnasium.make("teachenv/OpenEnded-Shapes-v0", plumbing=True).unwrapped
     _, info = env.reset(seed=0)
     errors = info[INFO_STATE].errors
     assert errors

@@ -1,4 +1,4 @@
-"""The skill-list environment's contract, on the cheap default (untrained plumbing student)."""
+"""The skill-list environment's contract, on the plumbing config (untrained plumbing student)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from gymnasium.utils.env_checker import check_env
 import teachenv  # noqa: F401  (registers the ids)
 from teachenv.core.errors import EnvStateError, InvalidActionError
 from teachenv.core.records import DataGenerationAction, SkillRequest, TaskExample, TrainingExample
-from teachenv.envs.defaults import CHEAP_DEFAULTS
+from teachenv.envs.defaults import PLUMBING_DEFAULTS
 from teachenv.envs.registration import ENV_IDS
 from teachenv.envs.teaching_env import INFO_ROUND, INFO_STATE, INFO_TEST_ACCURACY, INFO_TRUNCATED_BY
 
@@ -18,13 +18,13 @@ from teachenv.envs.teaching_env import INFO_ROUND, INFO_STATE, INFO_TEST_ACCURAC
 def make(**overrides):
     from teachenv.core.config import apply_overrides
 
-    config = apply_overrides(CHEAP_DEFAULTS, [f"{k}={v}" for k, v in overrides.items()])
+    config = apply_overrides(PLUMBING_DEFAULTS, [f"{k}={v}" for k, v in overrides.items()])
     return gymnasium.make("teachenv/SkillList-v0", config=config).unwrapped
 
 
 @pytest.mark.parametrize("env_id", sorted(ENV_IDS))
 def test_every_registered_id_passes_check_env(env_id):
-    env = gymnasium.make(env_id)
+    env = gymnasium.make(env_id, plumbing=True)
     check_env(env.unwrapped)
     env.close()
 
@@ -149,7 +149,7 @@ def test_reset_restores_the_starting_student():
 
 
 def test_render_ansi_shows_the_state():
-    env = gymnasium.make("teachenv/SkillList-v0", render_mode="ansi").unwrapped
+    env = gymnasium.make("teachenv/SkillList-v0", plumbing=True, render_mode="ansi").unwrapped
     env.reset(seed=0)
     text = env.render()
     assert "Round 0 of 3" in text and "add-carry" in text

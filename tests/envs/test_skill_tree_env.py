@@ -1,4 +1,4 @@
-"""The skill-tree environment on the cheap default: subskills from the world's generator, explore and
+"""The skill-tree environment on the plumbing config: subskills from the world's generator, explore and
 exploit, fixed-size spaces with masks."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 import teachenv  # noqa: F401  (registers the ids)
 from teachenv.core.config import apply_overrides
 from teachenv.core.errors import InvalidActionError
-from teachenv.envs.defaults import CHEAP_DEFAULTS
+from teachenv.envs.defaults import PLUMBING_DEFAULTS
 from teachenv.envs.skill_tree_state import SkillDecision, SkillTreeAction, SkillTreeState
 from teachenv.envs.teaching_env import INFO_ROUND, INFO_STATE
 
@@ -18,7 +18,7 @@ SKILLS = ("add", "add-carry", "sub", "mul", "max")
 
 
 def make(*overrides: str):
-    config = apply_overrides(CHEAP_DEFAULTS, ["env.id=teachenv/SkillTree-v0", *overrides])
+    config = apply_overrides(PLUMBING_DEFAULTS, ["env.id=teachenv/SkillTree-v0", *overrides])
     return gymnasium.make("teachenv/SkillTree-v0", config=config).unwrapped
 
 
@@ -125,7 +125,7 @@ def test_the_example_budget_truncates_exactly_when_crossed():
 
 
 def test_the_shapes_world_splits_skills_by_the_number_of_objects():
-    env = gymnasium.make("teachenv/SkillTree-Shapes-v0").unwrapped
+    env = gymnasium.make("teachenv/SkillTree-Shapes-v0", plumbing=True).unwrapped
     _, info = env.reset(seed=0)
     assert {n.skill: n.unexplored for n in info[INFO_STATE].tree} == {
         "colour": 4, "shape": 4, "count": 4, "exists": 4, "position": 4, "largest": 3}

@@ -19,7 +19,7 @@ ARITH_IDS = sorted(i for i in ENV_IDS if "Shapes" not in i)
 
 @pytest.mark.parametrize("env_id", ARITH_IDS)
 def test_flatten_observation_gives_a_vector_an_rl_agent_can_use(env_id):
-    env = FlattenObservation(gymnasium.make(env_id))
+    env = FlattenObservation(gymnasium.make(env_id, plumbing=True))
     obs, _ = env.reset(seed=0)
     assert obs.ndim == 1 and env.observation_space.contains(obs.astype(env.observation_space.dtype))
     env.action_space.seed(0)
@@ -30,7 +30,7 @@ def test_flatten_observation_gives_a_vector_an_rl_agent_can_use(env_id):
 
 @pytest.mark.parametrize("env_id", ARITH_IDS)
 def test_text_observation_is_the_rendered_state(env_id):
-    env = TextObservation(gymnasium.make(env_id))
+    env = TextObservation(gymnasium.make(env_id, plumbing=True))
     text, info = env.reset(seed=0)
     assert text == printable(info[INFO_STATE].to_text(), env.max_chars) and env.observation_space.contains(text)
     assert "Round 0 of 3" in text

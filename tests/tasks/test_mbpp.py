@@ -11,7 +11,7 @@ import pytest
 
 import teachenv  # noqa: F401  (registers the ids)
 from teachenv.core.config import apply_overrides
-from teachenv.envs.defaults import CHEAP_DEFAULTS
+from teachenv.envs.defaults import PLUMBING_DEFAULTS
 from teachenv.envs.teaching_env import INFO_ROUND
 from teachenv.tasks.code.mbpp import MBPPConfig, MBPPTask, program_of
 
@@ -59,7 +59,7 @@ def test_training_rows_are_handed_out_and_verified(mbpp_dir):
 
 
 def test_an_environment_round_grades_the_students_code_in_the_sandbox(mbpp_dir):
-    config = apply_overrides(CHEAP_DEFAULTS, ["task={name: mbpp, source: '%s', subset: null}" % mbpp_dir,
+    config = apply_overrides(PLUMBING_DEFAULTS, ["task={name: mbpp, source: '%s', subset: null}" % mbpp_dir,
                                               "student.eval.max_new_tokens=8", "env.max_per_skill=4"])
     env = gymnasium.make("teachenv/SkillList-v0", config=config).unwrapped
     _, info = env.reset(seed=0)
@@ -86,7 +86,7 @@ def test_the_llm_engine_brings_tests_and_the_sandbox_checks_them(mbpp_dir):
     with their tests, right ones are accepted, a wrong one (wrong_rate) fails its tests in the sandbox."""
     from teachenv.envs.teaching_env import INFO_ROUND
 
-    config = apply_overrides(CHEAP_DEFAULTS, [
+    config = apply_overrides(PLUMBING_DEFAULTS, [
         "task={name: mbpp, source: '%s', subset: null}" % mbpp_dir, "student.eval.max_new_tokens=8",
         "env.max_per_skill=6", "env.examples_per_round=6", "agent.engine.name=llm", "agent.teacher.name=scripted",
         "agent.teacher.malformed_rate=0", "agent.teacher.wrong_rate=0.3", "agent.cache.enabled=false",

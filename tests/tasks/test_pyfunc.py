@@ -12,7 +12,7 @@ import pytest
 import teachenv  # noqa: F401  (registers the ids)
 from teachenv.core.config import apply_overrides
 from teachenv.core.records import TrainingExample
-from teachenv.envs.defaults import CHEAP_DEFAULTS
+from teachenv.envs.defaults import PLUMBING_DEFAULTS
 from teachenv.envs.teaching_env import INFO_ROUND
 from teachenv.tasks.code.pyfunc import PyFuncConfig, PyFuncTask
 
@@ -54,7 +54,7 @@ def test_teacher_examples_need_passing_non_trivial_tests(task):
 
 
 def test_a_plumbing_episode_grades_in_the_sandbox():
-    config = apply_overrides(CHEAP_DEFAULTS, ["task={name: pyfunc, val_per_skill: 4, test_per_skill: 4}",
+    config = apply_overrides(PLUMBING_DEFAULTS, ["task={name: pyfunc, val_per_skill: 4, test_per_skill: 4}",
                                               "student.tiny.skill_weights={}", "env.max_per_skill=6"])
     env = gymnasium.make("teachenv/SkillList-v0", config=config).unwrapped
     _, info = env.reset(seed=0)
