@@ -9,9 +9,9 @@ from __future__ import annotations
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from teachenv.core.config import RunConfig, dump_config
 from teachenv.core.records import RoundResult
@@ -47,10 +47,12 @@ def peak_memory_mb() -> float:
 
 def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = False, resume: bool = False,
                 on_phase: Callable[[str, int], None] | None = None,
-                on_round: Callable[[RoundResult], None] | None = None, progress: bool = False) -> EpisodeOutcome:
+                on_round: Callable[[RoundResult], None] | None = None, progress: bool = False,
+                trainer_callbacks: Sequence[Any] = ()) -> EpisodeOutcome:
     """Run the episode into ``run_dir``. With ``resume``, a run already there continues from its last
     finished round (see ``teachenv.envs.replay``; a finished run is returned as it is), and an empty
-    directory starts afresh."""
+    directory starts afresh. ``trainer_callbacks`` (transformers ``TrainerCallback``s) join every
+    round's training."""
     import gymnasium
 
     import teachenv  # noqa: F401  (registers the environment ids)
@@ -67,6 +69,8 @@ def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = F
         run_dir.create(dump_config(config), overwrite=overwrite)
     env = gymnasium.make(config.env.id, config=config, run_dir=run_dir, on_phase=on_phase, progress=progress,
                          replay=replay)
+    if trainer_callbacks:
+        env.unwrapped.student.trainer_callbacks.extend(trainer_callbacks)
     try:
         policy = build_policy(config.agent.policy)
         policy.attach(env.unwrapped)

@@ -21,7 +21,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from teachenv.core import faults
 from teachenv.core.apportion import apportion
 from teachenv.core.config import RunConfig
 from teachenv.core.errors import EnvStateError
@@ -277,7 +276,6 @@ class TeachingEnv(gym.Env):
         return int(self.np_random.integers(0, 2**31 - 1))
 
     def _phase(self, name: str, round_index: int) -> None:
-        faults.reached(name, round_index)
         if self.on_phase is not None:
             self.on_phase(name, round_index)
 
