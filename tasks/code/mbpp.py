@@ -74,7 +74,7 @@ class MBPPTask(ExecutedTask, GeneratedTask):
         if self.skipped:
             logger.warning("mbpp: skipped %d bad row(s): %s", len(self.skipped),
                            "; ".join(f"{r}: {why}" for r, why in self.skipped[:5]))
-        return with_discovered_skills(splits, config.skills, config.skills_teacher, self)
+        return with_discovered_skills(splits, config.skills, config.skills_teacher)
 
     def _example(self, raw: dict[str, Any], row: str) -> TaskExample | None:
         text = raw.get("prompt") or raw.get("text")

@@ -195,7 +195,7 @@ class MathDatasetTask(GeneratedTask):
             pool = [pool[i] for i in keep]
         rows = [*splits["val"], *splits["test"], *pool]
         examples = [TaskExample(id=r.id, skill=r.skill, prompt=r.question, answer=r.answer) for r in rows]
-        mapping = discover_skills_with(examples, config.skills, config.skills_teacher, self)
+        mapping = discover_skills_with(examples, config.skills, config.skills_teacher)
         relabel = lambda part: [replace(r, skill=mapping.skill_of(r.id)) for r in part]  # noqa: E731
         return {"val": relabel(splits["val"]), "test": relabel(splits["test"]), "pool": relabel(pool)}
 

@@ -91,7 +91,7 @@ class Registry(Generic[T]):
 tasks: Registry = Registry("task", "teachenv.tasks", builtins="teachenv.tasks")
 policies: Registry = Registry("policy", "teachenv.policies", builtins="teachenv.agents")
 #: Data-generation engines: the agent's ``engine`` slot (action → training examples).
-#: teachenv's own: the procedural engine (``teachenv.engines``) and the LLM engines (``teachenv.agents``).
-engines: Registry = Registry("engine", "teachenv.engines", builtins=("teachenv.engines", "teachenv.agents"))
+#: teachenv's own data engines (procedural and LLM) are agents' components (``teachenv.agents``).
+engines: Registry = Registry("engine", "teachenv.engines", builtins="teachenv.agents")
 #: Text-generation backends behind the narrow ``TextBackend`` interface (transformers, vllm, ...).
 backends: Registry = Registry("backend", "teachenv.backends", builtins="teachenv.engines")

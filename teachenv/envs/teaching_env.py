@@ -38,8 +38,8 @@ from teachenv.envs.recorder import RunRecorder
 from teachenv.envs.replay import EpisodeReplay, ReplayingStudent, count_round_seconds
 from teachenv.envs.state import EnvState, RoundState
 from teachenv.envs.verification import Verifier
-from teachenv.engines.base import EngineOutput
 from teachenv.engines.cached_backend import CachedBackend
+from teachenv.envs.data_engine import EngineOutput
 from teachenv.student.base import Student
 from teachenv.tasks.base import Task
 
@@ -120,7 +120,7 @@ class TeachingEnv(gym.Env[ObsType, ActType]):
         self.ledger = CostLedger(self.config.budget, self.config.prices)
         #: The agent's teacher model behind the response cache (None without ``agent.teacher``); the
         #: engine uses it, and an LLM policy takes it from here (``Policy.attach``).
-        self.teacher: CachedBackend | None = build.build_teacher(self.config, self.task)
+        self.teacher: CachedBackend | None = build.build_teacher(self.config)
         self.engine = build.build_engine(self.config, self.task, self.ledger, self.teacher)
         student = student if student is not None else build.build_student(self.config, self.task, progress=progress)
         #: The finished rounds of a resumed run (see ``envs.replay``), stepped through again first.

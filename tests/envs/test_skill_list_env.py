@@ -166,7 +166,7 @@ def test_render_ansi_shows_the_state():
 
 def test_examples_an_engine_adds_beyond_its_requests_are_rejected_as_over_budget(monkeypatch):
     from teachenv.core import registry
-    from teachenv.engines.procedural import ProceduralEngine
+    from teachenv.agents.procedural_engine import ProceduralEngine
 
     class OvereagerEngine(ProceduralEngine):
         name = "overeager"
