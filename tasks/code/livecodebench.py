@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import logging
 import pickle
 import zlib
 from functools import cached_property
@@ -31,8 +30,8 @@ from teachenv.core.records import TaskExample
 from teachenv.sandbox import SandboxConfig
 from teachenv.tasks.base import EvalSplit
 from teachenv.tasks.code.graded import ExecutedTask
+from teachenv.tasks.dataset_source import report_skipped
 
-logger = logging.getLogger("teachenv")
 HUB_FILES = "hf://datasets/livecodebench/code_generation_lite/"
 #: Test cases run per problem (the slowest problems have hundreds).
 MAX_TESTS = 20
@@ -98,9 +97,7 @@ class LiveCodeBenchTask(ExecutedTask):
                               "point them at local copies of LiveCodeBench's JSONL files when offline.") from exc
         splits = {role: [e for i, raw in enumerate(loaded[role]) if (e := self._example(raw, f"{role}[{i}]"))]
                   for role in files}
-        if self.skipped:
-            logger.warning("livecodebench: skipped %d row(s): %s", len(self.skipped),
-                           "; ".join(f"{r}: {why}" for r, why in self.skipped[:5]))
+        report_skipped(self.name, self.skipped)
         return splits
 
     def _example(self, raw: dict[str, Any], row: str) -> TaskExample | None:
@@ -145,7 +142,6 @@ class LiveCodeBenchTask(ExecutedTask):
 
     def empty_program(self, example: TaskExample, completion: str) -> str | None:
         return "__solution__ = 'pass'\n"  # a program that prints nothing and defines no Solution
-
 
 
 def extract_code(completion: str) -> str:

@@ -2,7 +2,7 @@
 
 Every structure (skill list, open-ended, skill tree) × every task that builds offline (the arith
 and shapes worlds) is registered; ``teachenv/<Structure>-v0`` is the arithmetic world and
-``teachenv/<Structure>-Shapes-v0`` the shapes world. Real tasks (a VQA dataset, later GSM8K, code)
+``teachenv/<Structure>-Shapes-v0`` the shapes world. Real tasks (GSM8K, MATH, code, VQA datasets)
 need a data source, so they run through a config that names a structure's id and the task.
 Entry points are lazy ``"module:Class"`` strings, so registering imports nothing heavy. An id whose
 default is not the arithmetic world's is registered with its own cheap default config (a ``config``
