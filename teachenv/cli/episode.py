@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from teachenv.core.config import RunConfig, dump_config
 from teachenv.core.records import RoundResult
 from teachenv.core.run_dir import RunDirectory, atomic_write_json
+from teachenv.core.run_summary import RunSummary
 from teachenv.envs.teaching_env import INFO_ROUND, INFO_STATE
 
 if TYPE_CHECKING:
@@ -101,28 +102,12 @@ def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = F
 
 def finished_outcome(run_dir: RunDirectory, replay: EpisodeReplay) -> EpisodeOutcome:
     """The outcome of a run that already finished, from its files."""
-    import json
-
-    done = json.loads(run_dir.summary_path.read_text(encoding="utf-8"))
-    return EpisodeOutcome(run_dir, replay.result(0), replay.result(replay.rounds), done["seconds"],
-                          done["peak_memory_mb"], done.get("teacher_calls"), resumed_from=done.get("resumed_from"),
+    done = RunSummary.read(run_dir.summary_path)
+    return EpisodeOutcome(run_dir, replay.result(0), replay.result(replay.rounds), done.seconds,
+                          done.peak_memory_mb, done.teacher_calls, resumed_from=done.resumed_from,
                           already_finished=True)
 
 
-def summary(outcome: EpisodeOutcome) -> dict:
-    first, last = outcome.first, outcome.last
-    assert first.test is not None and last.test is not None
-    return {
-        "rounds": last.round,
-        "val_accuracy": {"start": first.val.accuracy, "end": last.val.accuracy},
-        "test_accuracy": {"start": first.test.accuracy, "end": last.test.accuracy},
-        "test_gain": last.test.accuracy - first.test.accuracy,
-        "val_accuracy_by_skill": {"start": first.val.accuracy_by_skill, "end": last.val.accuracy_by_skill},
-        "test_accuracy_by_skill": {"start": first.test.accuracy_by_skill, "end": last.test.accuracy_by_skill},
-        "cost": last.cost.model_dump(mode="json"),
-        "truncated_by": list(last.truncated_by),
-        "seconds": round(outcome.seconds, 1),
-        "peak_memory_mb": round(outcome.peak_memory_mb, 1),
-        "teacher_calls": outcome.teacher_calls,
-        "resumed_from": outcome.resumed_from,
-    }
+def summary(outcome: EpisodeOutcome) -> RunSummary:
+    return RunSummary.of(outcome.first, outcome.last, seconds=outcome.seconds, peak_memory_mb=outcome.peak_memory_mb,
+                         teacher_calls=outcome.teacher_calls, resumed_from=outcome.resumed_from)
