@@ -2,10 +2,13 @@
 own items instead of reading a dataset.
 
 A world says how to draw one item of a skill (``sample``): its identity, its split (from a hash, so
-held-out items never depend on what else was drawn), what the student should reply, and how to
-build the example. The base does the rest the same way for every world: validation and test items
-drawn once per ``split_seed`` (``draw_held_out``), ``load``, and ``generate``'s fresh training items.
-Its config needs ``val_per_skill``, ``test_per_skill``, ``holdout`` and ``split_seed``. It knows no
+held-out items never depend on what else was drawn: ``split_of``), what the student should reply,
+and how to build the example. The base does the rest the same way for every world: validation and
+test items drawn once per ``split_seed`` (``draw_held_out``), ``load``, ``generate``'s fresh training
+items, and by default grading by the first line of the answer and verification by the world's own
+``solve``. Its config needs ``val_per_skill``, ``test_per_skill``, ``holdout`` and ``split_seed``.
+A new world is a subclass with ``name``, ``Config``, ``skills``, ``sample`` and ``solve``, a line in
+``teachenv.tasks`` (``register``, and ``WORLDS`` for gymnasium ids: ``env_suffix``). It knows no
 particular world.
 """
 
@@ -19,7 +22,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from teachenv.core.records import TaskExample, TrainingExample
+from teachenv.core.hashing import stable_fraction
+from teachenv.core.records import TaskExample, TrainingExample, Verdict
 from teachenv.tasks.base import EvalSplit, GeneratedTask, draw_held_out
 
 
@@ -50,6 +54,28 @@ class WorldTask(GeneratedTask):
     def sample(self, skill: str, rng: np.random.Generator, params: dict | None = None) -> WorldItem | None:
         """One item of ``skill`` whose parameters include ``params``; None if (almost) no item has them.
         Raise ``InvalidActionError`` for parameters the skill does not take."""
+
+    def split_of(self, *key: object) -> str:
+        """'val', 'test' or 'train' for an item, by a hash of (the world, ``split_seed``, ``key``)."""
+        u = stable_fraction(self.name, self.config.split_seed, *key)
+        holdout = self.config.holdout
+        return "val" if u < holdout / 2 else "test" if u < holdout else "train"
+
+    def score(self, example: TaskExample, completion: str) -> bool:
+        """The first line of the completion is the answer."""
+        return completion.strip().split("\n", 1)[0].strip() == example.answer
+
+    def verify(self, candidate: TrainingExample) -> Verdict:
+        """A teacher's example is right when the world's own ``solve`` gives its answer."""
+        example = candidate.example
+        if example.skill not in self.skills:
+            return Verdict(accepted=False, reason="unknown-skill", detail=example.skill)
+        answer = self.solve(example.prompt)
+        if answer is None:
+            return Verdict(accepted=False, reason="unparseable", detail=example.prompt)
+        if candidate.completion.strip() != answer or example.answer.strip() != answer:
+            return Verdict(accepted=False, reason="wrong-answer", detail=f"expected {answer}")
+        return Verdict(accepted=True)
 
     def held_out_fix(self) -> str:
         """How to fix a config whose skills run short of held-out items (ends the ConfigError)."""

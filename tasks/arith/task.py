@@ -63,9 +63,6 @@ class ArithTask(WorldTask):
         return (f"digits={self.config.digits}, holdout={self.config.holdout}: lower task.val_per_skill / "
                 "task.test_per_skill or raise task.holdout or task.digits.")
 
-    def score(self, example: TaskExample, completion: str) -> bool:
-        return completion.strip().split("\n", 1)[0].strip() == example.answer
-
     def subskill_keys(self, skill: str) -> tuple[str, ...]:
         return SUBSKILL_KEYS.get(skill, ())
 

@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.core.errors import ConfigError, InvalidActionError
-from teachenv.core.hashing import content_hash, stable_fraction
+from teachenv.core.hashing import content_hash
 from teachenv.core.records import TaskExample, TrainingExample, Verdict
 from teachenv.tasks.world import WorldItem, WorldTask
 from teachenv.tasks.vqa.questions import (
@@ -66,12 +66,6 @@ class ShapesTask(WorldTask):
         return vocabulary()
 
     # -- examples and splits ---------------------------------------------------------------------
-
-    def split_of(self, skill: str, scene_json: str, question: str) -> str:
-        """'val', 'test' or 'train' for an item, by a hash of (split_seed, skill, canonical scene, question)."""
-        u = stable_fraction("shapes", self.config.split_seed, skill, scene_json, question)
-        holdout = self.config.holdout
-        return "val" if u < holdout / 2 else "test" if u < holdout else "train"
 
     def _example(self, skill: str, scene: Scene, scene_json: str, question: str, reply: str,
                  prefix: str = "shapes") -> TaskExample:

@@ -34,5 +34,15 @@ CHEAP_SHAPES_DEFAULTS: dict[str, Any] = {
 }
 
 
+def cheap_world_defaults(task: str, modality: str) -> dict[str, Any] | None:
+    """The cheap default of an offline world's registered ids: None for the arithmetic world (the config's
+    own default); else the arithmetic one's (a text world) or the shapes one's (an image world: the tiny
+    vision student) with the world as the task."""
+    if task == CHEAP_DEFAULTS["task"]["name"]:
+        return None
+    base = CHEAP_SHAPES_DEFAULTS if modality == "image" else CHEAP_DEFAULTS
+    return {**base, "name": f"cheap-default-{task}", "task": {"name": task, "val_per_skill": 4, "test_per_skill": 4}}
+
+
 def cheap_config() -> RunConfig:
     return validate_config(CHEAP_DEFAULTS)
