@@ -1,6 +1,6 @@
 """Teacher agents (installed as ``teachenv.agents``): one module per policy, loop or LLM data engine.
 
-Policies are registered by name in ``teachenv.core.registry.policies`` and the LLM data engines in
+Policies are registered by name in ``teachenv.core.registry.policies`` and the data engines (procedural and LLM) in
 ``teachenv.core.registry.engines`` (that registry imports this package for its builtins);
 third-party packages add theirs through the ``teachenv.policies`` / ``teachenv.engines``
 entry-point groups.
@@ -16,4 +16,5 @@ _policies.register("explore-exploit", "teachenv.agents.explore_exploit:ExploreEx
 _policies.register("learning-progress", "teachenv.agents.learning_progress:LearningProgressPolicy")
 _policies.register("llm", "teachenv.agents.llm_policy:LLMPolicy")
 
+_engines.register("procedural", "teachenv.agents.procedural_engine:ProceduralEngine")
 _engines.register("llm", "teachenv.agents.llm_engine:LLMDataEngine")

@@ -33,7 +33,8 @@ from teachenv.core.hashing import content_hash
 from teachenv.core.ledger import CostLedger
 from teachenv.core.plan import ANY_SKILL, PlanError
 from teachenv.core.records import DataGenerationAction, RejectedExample, SkillRequest, TaskExample, TrainingExample
-from teachenv.engines.base import DataEngine, EngineOutput, GenerationRequest, TextBackend
+from teachenv.engines.base import GenerationRequest, TextBackend
+from teachenv.envs.data_engine import DataEngine, EngineOutput
 from teachenv.engines.json_reply import JsonReply, ask_json
 from teachenv.tasks.base import Task
 

@@ -1,7 +1,8 @@
 """Tasks (installed as ``teachenv.tasks``): one sub-package per task family.
 
 A task is registered by name in ``teachenv.core.registry.tasks``; third-party packages add theirs
-through the ``teachenv.tasks`` entry-point group.
+through the ``teachenv.tasks`` entry-point group. ``WORLDS`` are the offline worlds (``WorldTask``s)
+that get registered gymnasium ids of every structure.
 """
 
 from teachenv.core.registry import tasks as _tasks
@@ -15,3 +16,6 @@ _tasks.register("humaneval", "teachenv.tasks.code.humaneval:HumanEvalTask")
 _tasks.register("mbpp", "teachenv.tasks.code.mbpp:MBPPTask")
 _tasks.register("livecodebench", "teachenv.tasks.code.livecodebench:LiveCodeBenchTask")
 _tasks.register("pyfunc", "teachenv.tasks.code.pyfunc:PyFuncTask")
+
+#: The offline worlds whose gymnasium ids are registered (``teachenv/SkillList{env_suffix}-v0``, ...).
+WORLDS: tuple[str, ...] = ("arith", "shapes")

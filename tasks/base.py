@@ -143,15 +143,16 @@ class GeneratedTask(Task):
 
     def subskill_params(self, skill: str) -> list[dict]:
         """``skill``'s subskills as parameter settings ``generate`` accepts, in a fixed order. Default: what
-        the world's generator makes (``teachenv.skills.generator``)."""
-        from teachenv.skills.generator import generator_subskills
+        the world's generator makes (``teachenv.tasks.subskills``)."""
+        from teachenv.tasks.subskills import generator_subskills
 
         return generator_subskills(self, skill)
 
-    @abstractmethod
     def solve(self, question: str) -> str | None:
-        """The world's own answer to ``question`` written in its format (None if it cannot read it):
-        what a perfect teacher would say. The scripted teacher server answers with it."""
+        """The world's own answer to ``question`` written in its format, or None if it cannot read it
+        (the default: a world whose answers are not in the question text, such as an image's): what a
+        perfect teacher would say. The scripted teacher server answers with it."""
+        return None
 
 
 #: One draw of a held-out item: its identity (repeats are skipped), its split ('val', 'test' or

@@ -6,16 +6,22 @@ Local sources: a directory holding ``<split>.jsonl`` / ``.json`` / ``.parquet`` 
 or a file name with ``{split}`` in it (one file per split). A Hub id honours ``HF_DATASETS_OFFLINE``
 / ``HF_HUB_OFFLINE`` like ``datasets`` does; every failure is a ``ConfigError`` that names
 ``task.source`` and the fix. It knows nothing about columns, skills or what the rows mean;
-``datasets`` is imported when a source is loaded.
+``datasets`` is imported when a source is loaded. ``report_skipped`` is how every dataset task
+reports the rows it could not use.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from teachenv.core.errors import ConfigError
+
+logger = logging.getLogger("teachenv")
+#: Skipped rows named in the warning (the rest are counted).
+SHOWN_SKIPPED = 5
 
 #: Local data files by extension → the ``datasets`` builder that reads them.
 DATA_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
@@ -97,3 +103,12 @@ def _load_directory(path: Path, subset: str | None, split_names: dict[str, str])
         if all(file.is_file() for file in files.values()):
             return _load_files(str(path), files)
     return datasets.load_dataset(str(path), subset)
+
+
+def report_skipped(task_name: str, skipped: list[tuple[str, str]]) -> None:
+    """One warning for the rows a task skipped while loading, ``(place, reason)`` each: the first few
+    named, the rest counted (the task keeps the full list in its ``skipped``)."""
+    if skipped:
+        shown = "; ".join(f"{row}: {why}" for row, why in skipped[:SHOWN_SKIPPED])
+        logger.warning("%s: skipped %d bad row(s) (%s%s)", task_name, len(skipped), shown,
+                       "; …" if len(skipped) > SHOWN_SKIPPED else "")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
@@ -13,7 +12,7 @@ from teachenv.core.errors import InvalidActionError
 from teachenv.tasks.arith.world import (
     SKILLS, SUBSKILL_KEYS, Problem, belongs_to, parse_prompt, sample_problem, skill_of,
 )
-from teachenv.tasks.base import EvalSplit, GeneratedTask, draw_held_out
+from teachenv.tasks.world import WorldItem, WorldTask
 
 
 #: Operand pairs drawn per wanted example before a parameter setting counts as (nearly) impossible.
@@ -29,15 +28,12 @@ class ArithConfig(BaseModel):
     split_seed: int = Field(0, description="Which held-out items are drawn; fixed across episodes.")
 
 
-class ArithTask(GeneratedTask):
+class ArithTask(WorldTask):
     name: ClassVar[str] = "arith"
     Config: ClassVar[type[BaseModel]] = ArithConfig
     max_new_tokens: ClassVar[int] = 6
-    # The split sizes only pick which held-out items are evaluated; training data is the same.
-    eval_only_fields: ClassVar[frozenset[str]] = frozenset({"val_per_skill", "test_per_skill"})
-
-    def __init__(self, config: ArithConfig | None = None) -> None:
-        self.config = config or ArithConfig()
+    env_suffix: ClassVar[str | None] = ""  # teachenv/SkillList-v0 and the other structures' ids
+    config: ArithConfig
 
     @property
     def skills(self) -> tuple[str, ...]:
@@ -52,43 +48,20 @@ class ArithTask(GeneratedTask):
             params=problem.params,
         )
 
-    @cached_property
-    def _eval_splits(self) -> dict[str, list[TaskExample]]:
-        """Draw each skill's held-out items in a fixed order until the split is full (or exhausted)."""
-        def draw(skill: str, rng: np.random.Generator):
-            problem = sample_problem(skill, self.config.digits, rng)
-            return problem, problem.split(self.config.holdout), lambda: self._example(problem)
-
-        return draw_held_out(
-            self, {"val": self.config.val_per_skill, "test": self.config.test_per_skill}, self.config.split_seed,
-            draw, f"digits={self.config.digits}, holdout={self.config.holdout}: lower task.val_per_skill / "
-            "task.test_per_skill or raise task.holdout or task.digits.")
-
-    def load(self, split: EvalSplit) -> list[TaskExample]:
-        return list(self._eval_splits[split])
-
-    def score(self, example: TaskExample, completion: str) -> bool:
-        return completion.strip().split("\n", 1)[0].strip() == example.answer
-
-    def generate(self, skill: str, count: int, rng: np.random.Generator,
-                 params: dict | None = None) -> list[TrainingExample]:
-        """``count`` training problems of ``skill`` whose parameters include ``params`` (e.g. ``{"carries": 2}``);
-        fewer if such problems are rare or do not exist."""
-        if skill not in SKILLS:
-            return []
+    def sample(self, skill: str, rng: np.random.Generator, params: dict | None = None) -> WorldItem | None:
         unknown = sorted(set(params or {}) - set(self.subskill_keys(skill)) - {"digits"})
         if unknown:
             raise InvalidActionError(f"arith skill {skill!r} takes the parameters {['digits', *SUBSKILL_KEYS[skill]]}, "
                                      f"not {unknown}")
-        made: list[TrainingExample] = []
-        while len(made) < count:
-            problem = sample_problem(skill, self.config.digits, rng, params, max_draws=MAX_DRAWS_PER_EXAMPLE)
-            if problem is None:
-                break  # no (or almost no) problem has these parameters
-            if problem.split(self.config.holdout) == "train":
-                example = self._example(problem)
-                made.append(TrainingExample(example=example, completion=example.answer, origin="procedural"))
-        return made
+        problem = sample_problem(skill, self.config.digits, rng, params,
+                                 max_draws=MAX_DRAWS_PER_EXAMPLE if params else None)
+        if problem is None:
+            return None
+        return WorldItem(problem, problem.split(self.config.holdout), problem.answer, lambda: self._example(problem))
+
+    def held_out_fix(self) -> str:
+        return (f"digits={self.config.digits}, holdout={self.config.holdout}: lower task.val_per_skill / "
+                "task.test_per_skill or raise task.holdout or task.digits.")
 
     def subskill_keys(self, skill: str) -> tuple[str, ...]:
         return SUBSKILL_KEYS.get(skill, ())

@@ -20,13 +20,6 @@ SKILLS: tuple[str, ...] = ("add", "add-carry", "sub", "mul", "max")
 SUBSKILL_KEYS: dict[str, tuple[str, ...]] = {
     "add": ("zeros",), "add-carry": ("carries",), "sub": ("borrows",), "mul": ("multiplier",), "max": ("same_lead",),
 }
-SKILL_DESCRIPTIONS = {
-    "add": "addition of two n-digit numbers with no carry",
-    "add-carry": "addition of two n-digit numbers with at least one carry",
-    "sub": "subtraction a - b of n-digit numbers with a >= b",
-    "mul": "multiplication of an n-digit number by a one-digit number (2-9)",
-    "max": "the larger of two n-digit numbers",
-}
 
 _PATTERNS = {
     "+": re.compile(r"^(\d+)\+(\d+)=$", re.ASCII),

@@ -67,7 +67,7 @@ class HumanEvalTask(ExecutedTask):
                                                                   replace=False).tolist())
         splits = {"val": [e for i, e in enumerate(examples) if i in val],
                   "test": [e for i, e in enumerate(examples) if i not in val]}
-        return with_discovered_skills(splits, self.config.skills, self.config.skills_teacher, self)
+        return with_discovered_skills(splits, self.config.skills, self.config.skills_teacher)
 
     @staticmethod
     def _example(problem: dict) -> TaskExample:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import logging
 import pickle
 import zlib
 from functools import cached_property
@@ -33,8 +32,8 @@ from teachenv.core.records import TaskExample
 from teachenv.sandbox import SandboxConfig
 from teachenv.tasks.base import EvalSplit
 from teachenv.tasks.code.graded import ExecutedTask
+from teachenv.tasks.dataset_source import report_skipped
 
-logger = logging.getLogger("teachenv")
 HUB_FILES = "hf://datasets/livecodebench/code_generation_lite/"
 #: Test cases run per problem (the slowest problems have hundreds).
 MAX_TESTS = 20
@@ -147,9 +146,7 @@ class LiveCodeBenchTask(ExecutedTask):
                               "point them at local copies of LiveCodeBench's JSONL files when offline.") from exc
         splits = {role: [e for i, raw in enumerate(loaded[role]) if (e := self._example(raw, f"{role}[{i}]"))]
                   for role in files}
-        if self.skipped:
-            logger.warning("livecodebench: skipped %d row(s): %s", len(self.skipped),
-                           "; ".join(f"{r}: {why}" for r, why in self.skipped[:5]))
+        report_skipped(self.name, self.skipped)
         return splits
 
     def _example(self, raw: dict[str, Any], row: str) -> TaskExample | None:
@@ -198,7 +195,6 @@ class LiveCodeBenchTask(ExecutedTask):
     def empty_program(self, example: TaskExample, completion: str) -> str | None:
         # A program that prints nothing (stdin) or defines no Solution (functional).
         return "pass\n" if example.params.get("testtype") == "functional" else stdin_program("pass")
-
 
 
 def extract_code(completion: str) -> str:

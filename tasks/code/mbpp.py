@@ -12,7 +12,6 @@ It knows nothing of models or engines.
 
 from __future__ import annotations
 
-import logging
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -26,9 +25,8 @@ from teachenv.skills.discovery import SkillDiscoveryConfig, with_discovered_skil
 from teachenv.tasks.base import EvalSplit, GeneratedTask
 from teachenv.tasks.code.execution import empty_bodies
 from teachenv.tasks.code.graded import ExecutedTask
-from teachenv.tasks.dataset_source import load_source
+from teachenv.tasks.dataset_source import load_source, report_skipped
 
-logger = logging.getLogger("teachenv")
 ONE_SKILL = "all"
 #: Where the function ends in a completion that writes the whole program.
 PROGRAM_STOPS = ("\nif __name__", "\nprint(", "\nassert ", '\n"""', "\n```")
@@ -71,10 +69,8 @@ class MBPPTask(ExecutedTask, GeneratedTask):
         loaded = load_source(config.source, config.subset, names).splits
         splits = {role: [e for i, raw in enumerate(dataset) if (e := self._example(raw, f"{names[role]}[{i}]"))]
                   for role, dataset in loaded.items()}
-        if self.skipped:
-            logger.warning("mbpp: skipped %d bad row(s): %s", len(self.skipped),
-                           "; ".join(f"{r}: {why}" for r, why in self.skipped[:5]))
-        return with_discovered_skills(splits, config.skills, config.skills_teacher, self)
+        report_skipped(self.name, self.skipped)
+        return with_discovered_skills(splits, config.skills, config.skills_teacher)
 
     def _example(self, raw: dict[str, Any], row: str) -> TaskExample | None:
         text = raw.get("prompt") or raw.get("text")

@@ -10,7 +10,6 @@ It knows nothing about models or engines.
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
@@ -19,9 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from teachenv.core.hashing import content_hash
 from teachenv.core.records import TaskExample, TrainingExample
 from teachenv.sandbox import SandboxConfig
-from teachenv.tasks.base import EvalSplit, GeneratedTask, draw_held_out
 from teachenv.tasks.code.graded import ExecutedTask
 from teachenv.tasks.code.pyfunc_world import SKILLS, Problem, sample_problem
+from teachenv.tasks.world import WorldItem, WorldTask
 
 class PyFuncConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -32,7 +31,7 @@ class PyFuncConfig(BaseModel):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig, description="Limits of the runs that grade.")
 
 
-class PyFuncTask(ExecutedTask, GeneratedTask):
+class PyFuncTask(ExecutedTask, WorldTask):
     name: ClassVar[str] = "pyfunc"
     Config: ClassVar[type[BaseModel]] = PyFuncConfig
     max_new_tokens: ClassVar[int] = 56
@@ -40,7 +39,7 @@ class PyFuncTask(ExecutedTask, GeneratedTask):
     eval_only_fields: ClassVar[frozenset[str]] = frozenset({"val_per_skill", "test_per_skill", "sandbox"})
 
     def __init__(self, config: PyFuncConfig | None = None) -> None:
-        self.config = config or PyFuncConfig()
+        super().__init__(config)
         self._solved: dict[str, str] = {}  # prompt → reference body of every problem made so far
 
     @property
@@ -52,30 +51,10 @@ class PyFuncTask(ExecutedTask, GeneratedTask):
         return TaskExample(id=f"pyfunc/{problem.skill}/{content_hash(problem.spec)[:12]}", skill=problem.skill,
                            prompt=problem.prompt, answer=problem.completion, tests=problem.tests())
 
-    @cached_property
-    def _eval_splits(self) -> dict[str, list[TaskExample]]:
-        def draw(skill: str, rng: np.random.Generator):
-            problem = sample_problem(skill, rng)
-            return problem.spec, problem.split(self.config.holdout), lambda: self._example(problem)
-
-        return draw_held_out(self, {"val": self.config.val_per_skill, "test": self.config.test_per_skill},
-                             self.config.split_seed, draw, f"holdout={self.config.holdout}: lower task.val_per_skill "
-                             "/ task.test_per_skill or raise task.holdout.")
-
-    def load(self, split: EvalSplit) -> list[TaskExample]:
-        return list(self._eval_splits[split])
-
-    def generate(self, skill: str, count: int, rng: np.random.Generator,
-                 params: dict | None = None) -> list[TrainingExample]:
-        if skill not in SKILLS:
-            return []
-        made: list[TrainingExample] = []
-        while len(made) < count:
-            problem = sample_problem(skill, rng)
-            if problem.split(self.config.holdout) == "train":
-                example = self._example(problem)
-                made.append(TrainingExample(example=example, completion=problem.completion, origin="procedural"))
-        return made
+    def sample(self, skill: str, rng: np.random.Generator, params: dict | None = None) -> WorldItem | None:
+        problem = sample_problem(skill, rng)
+        return WorldItem(problem.spec, problem.split(self.config.holdout), problem.completion,
+                         lambda: self._example(problem))
 
     def solve(self, question: str) -> str | None:
         return self._solved.get(question)

@@ -12,7 +12,6 @@ row's gold answer and skill are read. It knows nothing of models, engines or tra
 
 from __future__ import annotations
 
-import logging
 from abc import abstractmethod
 from collections import defaultdict
 from collections.abc import Sequence
@@ -30,12 +29,7 @@ from teachenv.core.hashing import content_hash
 from teachenv.core.records import TaskExample, TrainingExample, Verdict
 from teachenv.skills.discovery import SkillDiscoveryConfig
 from teachenv.tasks.base import EvalSplit, GeneratedTask
-from teachenv.tasks.dataset_source import load_source
-
-logger = logging.getLogger("teachenv")
-
-#: Ids of skipped rows named in the warning (the rest are counted).
-SHOWN_SKIPPED = 5
+from teachenv.tasks.dataset_source import load_source, report_skipped
 
 
 class MathConfig(BaseModel):
@@ -108,10 +102,7 @@ class MathDatasetTask(GeneratedTask):
                                         config.eval_split)
         else:
             splits["eval"] = self._load("eval", config.source, config.subsets, config.eval_split)
-        if self.skipped:
-            shown = "; ".join(f"{i}: {why}" for i, why in self.skipped[:SHOWN_SKIPPED])
-            logger.warning("%s: skipped %d bad row(s) (%s%s)", self.name, len(self.skipped), shown,
-                           "; …" if len(self.skipped) > SHOWN_SKIPPED else "")
+        report_skipped(self.name, self.skipped)
         return splits
 
     def _load(self, role: str, source: str, subsets: tuple[str, ...] | None, split: str) -> list[Row]:
@@ -195,7 +186,7 @@ class MathDatasetTask(GeneratedTask):
             pool = [pool[i] for i in keep]
         rows = [*splits["val"], *splits["test"], *pool]
         examples = [TaskExample(id=r.id, skill=r.skill, prompt=r.question, answer=r.answer) for r in rows]
-        mapping = discover_skills_with(examples, config.skills, config.skills_teacher, self)
+        mapping = discover_skills_with(examples, config.skills, config.skills_teacher)
         relabel = lambda part: [replace(r, skill=mapping.skill_of(r.id)) for r in part]  # noqa: E731
         return {"val": relabel(splits["val"]), "test": relabel(splits["test"]), "pool": relabel(pool)}
 

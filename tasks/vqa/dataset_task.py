@@ -257,7 +257,7 @@ class VQADatasetTask(GeneratedTask):
         questions = {role: self._questions(role, [r for o, r in rows if o == role]) for role in self._split_names}
         examples = [TaskExample(id=self._id(role, row), skill=ALL, prompt=questions[role][row], answer="")
                     for role, row in rows]
-        mapping = discover_skills_with(examples, config.skills, config.skills_teacher, self)
+        mapping = discover_skills_with(examples, config.skills, config.skills_teacher)
         of_row = {role: [""] * len(dataset) for role, dataset in self._source.splits.items()}
         fine: dict[str, Counter[str]] = defaultdict(Counter)
         for (role, row), example in zip(rows, examples, strict=True):
@@ -410,9 +410,6 @@ class VQADatasetTask(GeneratedTask):
             example = self._example("train", int(row))
             made.append(TrainingExample(example=example, completion=example.answer, origin="procedural"))
         return made
-
-    def solve(self, question: str) -> str | None:
-        return None  # the answer is in the image, which the question text does not carry
 
     def describe_skill(self, skill: str) -> str:
         column = self.config.skill_column

@@ -46,10 +46,6 @@ MARGIN = 2
 MAX_OBJECTS = 6
 DEFAULT_IMAGE_SIZE = 64
 
-# Sampling: candidate centres drawn per object in one batch, and whole-scene restarts before giving up.
-_CANDIDATES_PER_OBJECT = 12
-_SCENE_TRIES = 2000
-
 
 class SceneObject(BaseModel):
     """One filled shape; ``x``, ``y`` are its centre pixel (x to the right, y down)."""

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import json
 import string
-from functools import cached_property
 from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.core.errors import ConfigError, InvalidActionError
-from teachenv.core.hashing import content_hash, stable_fraction
+from teachenv.core.hashing import content_hash
 from teachenv.core.records import TaskExample, TrainingExample, Verdict
-from teachenv.tasks.base import EvalSplit, GeneratedTask, draw_held_out
+from teachenv.tasks.world import WorldItem, WorldTask
 from teachenv.tasks.vqa.questions import (
     SKILLS, AmbiguousQuestion, answer_parsed, canonical_question, make_question, min_objects, parse_question,
     templates_text, vocabulary,
@@ -50,17 +49,14 @@ def _first_word(text: str) -> str:
     return parts[0].strip(string.punctuation).lower() if parts else ""
 
 
-class ShapesTask(GeneratedTask):
+class ShapesTask(WorldTask):
     name: ClassVar[str] = "shapes"
     Config: ClassVar[type[BaseModel]] = ShapesConfig
     max_new_tokens: ClassVar[int] = 2
     modality: ClassVar[Literal["text", "image"]] = "image"
-    # The split sizes only pick which held-out items are evaluated; training data is the same.
-    eval_only_fields: ClassVar[frozenset[str]] = frozenset({"val_per_skill", "test_per_skill"})
     generator_version: ClassVar[int] = 2  # 2: objects sampled on a 4x4 grid, sizes 3 / 5 / 6 px at 64
-
-    def __init__(self, config: ShapesConfig | None = None) -> None:
-        self.config = config or ShapesConfig()
+    env_suffix: ClassVar[str | None] = "-Shapes"  # teachenv/SkillList-Shapes-v0, ...
+    config: ShapesConfig
 
     @property
     def skills(self) -> tuple[str, ...]:
@@ -70,12 +66,6 @@ class ShapesTask(GeneratedTask):
         return vocabulary()
 
     # -- examples and splits ---------------------------------------------------------------------
-
-    def split_of(self, skill: str, scene_json: str, question: str) -> str:
-        """'val', 'test' or 'train' for an item, by a hash of (split_seed, skill, canonical scene, question)."""
-        u = stable_fraction("shapes", self.config.split_seed, skill, scene_json, question)
-        holdout = self.config.holdout
-        return "val" if u < holdout / 2 else "test" if u < holdout else "train"
 
     def _example(self, skill: str, scene: Scene, scene_json: str, question: str, reply: str,
                  prefix: str = "shapes") -> TaskExample:
@@ -95,38 +85,16 @@ class ShapesTask(GeneratedTask):
                               f"task.max_objects={high}: raise task.max_objects to {low} or more.")
         return low, high
 
-    @cached_property
-    def _eval_splits(self) -> dict[str, list[TaskExample]]:
-        """Draw each skill's held-out items in a fixed order until the split is full (or give up)."""
-        ranges = {skill: self._object_counts(skill) for skill in SKILLS}  # fail before drawing anything
+    def check_config(self) -> None:
+        for skill in SKILLS:
+            self._object_counts(skill)
 
-        def draw(skill: str, rng: np.random.Generator):
-            low, high = ranges[skill]
-            n = low + int(rng.random() * (high - low + 1))
-            scene, question, reply = make_question(skill, rng, n, self.config.image_size)
-            scene_json = scene_to_json(scene)
-            return ((scene_json, question), self.split_of(skill, scene_json, question),
-                    lambda: self._example(skill, scene, scene_json, question, reply))
+    def held_out_fix(self) -> str:
+        return (f"holdout={self.config.holdout}, max_objects={self.config.max_objects}: lower "
+                "task.val_per_skill / task.test_per_skill or raise task.holdout.")
 
-        return draw_held_out(
-            self, {"val": self.config.val_per_skill, "test": self.config.test_per_skill}, self.config.split_seed,
-            draw, f"holdout={self.config.holdout}, max_objects={self.config.max_objects}: lower "
-            "task.val_per_skill / task.test_per_skill or raise task.holdout.")
-
-    def load(self, split: EvalSplit) -> list[TaskExample]:
-        return list(self._eval_splits[split])
-
-    def score(self, example: TaskExample, completion: str) -> bool:
-        return _first_word(completion) == example.answer
-
-    def answers_equivalent(self, gold: str, predicted: str) -> bool:
-        return _first_word(gold) == _first_word(predicted) != ""
-
-    def generate(self, skill: str, count: int, rng: np.random.Generator,
-                 params: dict | None = None) -> list[TrainingExample]:
-        """``count`` training-split examples of ``skill``; ``params={"objects": n}`` fixes the object count."""
-        if skill not in SKILLS:
-            return []
+    def sample(self, skill: str, rng: np.random.Generator, params: dict | None = None) -> WorldItem | None:
+        """An item of ``skill``; ``params={"objects": n}`` fixes the object count."""
         low, high = self._object_counts(skill)
         params = dict(params or {})
         fixed = params.pop("objects", None)
@@ -135,15 +103,17 @@ class ShapesTask(GeneratedTask):
         if fixed is not None and (isinstance(fixed, bool) or not isinstance(fixed, int) or not low <= fixed <= high):
             raise InvalidActionError(f"'objects' for shapes skill {skill!r} must be an integer in {low}..{high} "
                                      f"(task.max_objects={high}), got {fixed!r}")
-        made: list[TrainingExample] = []
-        while len(made) < count:
-            n = fixed if fixed is not None else low + int(rng.random() * (high - low + 1))
-            scene, question, reply = make_question(skill, rng, n, self.config.image_size)
-            scene_json = scene_to_json(scene)
-            if self.split_of(skill, scene_json, question) == "train":
-                example = self._example(skill, scene, scene_json, question, reply)
-                made.append(TrainingExample(example=example, completion=reply, origin="procedural"))
-        return made
+        n = fixed if fixed is not None else low + int(rng.random() * (high - low + 1))
+        scene, question, reply = make_question(skill, rng, n, self.config.image_size)
+        scene_json = scene_to_json(scene)
+        return WorldItem((scene_json, question), self.split_of(skill, scene_json, question), reply,
+                         lambda: self._example(skill, scene, scene_json, question, reply))
+
+    def score(self, example: TaskExample, completion: str) -> bool:
+        return _first_word(completion) == example.answer
+
+    def answers_equivalent(self, gold: str, predicted: str) -> bool:
+        return _first_word(gold) == _first_word(predicted) != ""
 
     def subskill_keys(self, skill: str) -> tuple[str, ...]:
         return ("objects",)

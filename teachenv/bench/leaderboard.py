@@ -221,7 +221,7 @@ def seed_note(runs: Sequence[RunRecord]) -> str:
     if len({r.student_seed for r in runs}) > 1:
         varied = "; ".join(f"{key}: {', '.join(map(str, sorted(seeds)))}" for key, seeds in sorted(by_key.items()))
         return f"{episode} and the base student's pretraining seed ({varied}); pairs match both seeds."
-    models = ", ".join(sorted({r.student for r in runs}))
+    models = ", ".join(sorted({r.student for r in runs if r.student is not None}))
     fixed = f"pretraining seed {local[0].student_seed}" if local else "not built locally"
     return f"{episode}; the base student is the same in every run ({models}, {fixed})."
 

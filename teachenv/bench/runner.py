@@ -37,6 +37,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from teachenv.bench.claims import parse_claim, registrations, write_registrations
+from teachenv.bench.runs import BenchCell
 from teachenv.bench.suite import BENCH_FILE, Episode, Suite
 from teachenv.core.config import dump_config
 from teachenv.core.errors import ConfigError, TeachEnvError
@@ -86,16 +87,16 @@ def status(episode: Episode) -> Status:
 
 
 def write_bench_record(episode: Episode, *, starting: bool) -> None:
-    """bench.json: the run's suite cell and, once it first starts here, when (``started_at``, Unix
-    seconds, kept from the first attempt: the pre-registered claims count only runs started after them)."""
+    """bench.json: the run's suite cell and, once it first starts here, when (``started_at``, kept from the
+    first attempt: the suite's pre-registered claims count only runs started after them)."""
     path = episode.run_dir / BENCH_FILE
     try:
-        started_at = json.loads(path.read_text(encoding="utf-8")).get("started_at")
-    except (OSError, ValueError, AttributeError):
+        started_at = BenchCell.read(path).started_at
+    except (OSError, ValueError):
         started_at = None
     if started_at is None and starting:
         started_at = round(time.time(), 3)
-    atomic_write_json(path, {**episode.bench_record(), "started_at": started_at})
+    atomic_write_text(path, episode.bench_record().model_copy(update={"started_at": started_at}).model_dump_json())
 
 
 def prepare(episode: Episode) -> list[str]:

@@ -19,13 +19,35 @@ from typing import Any
 import yaml
 from pydantic import Field
 
+from teachenv.core.config import RunConfig
 from teachenv.core.errors import RunDirectoryError, TeachEnvError
-from teachenv.core.records import Record
+from teachenv.core.records import EpisodeRow, Record
 from teachenv.core.run_dir import read_jsonl
+from teachenv.core.run_summary import RunSummary
 
 #: The base models teachenv builds locally; their pretraining seed is ``student.tiny.seed``
 #: (``student.tiny_vlm.seed`` for tasks with images).
 LOCAL_STUDENTS = ("tiny", "plumbing")
+
+
+BENCH_FILE = "bench.json"
+
+
+class BenchCell(Record):
+    """``bench.json``: which cell of which suite a run directory is (written by ``teachenv bench`` before
+    the episode starts, so a cell that never ran is listed too)."""
+
+    suite: str
+    agent: str
+    environment: str
+    seed: int
+    started_at: float | None = Field(
+        None, description="When the benchmark first started the episode, Unix seconds (None: unknown); the "
+        "suite's pre-registered claims count only runs started after them.")
+
+    @classmethod
+    def read(cls, path: Path) -> BenchCell:
+        return cls.model_validate_json(path.read_text(encoding="utf-8"))
 
 
 class RunStatus(str, Enum):
@@ -43,7 +65,7 @@ class RunRecord(Record):
     agent: str
     environment: str
     seed: int | None = Field(description="Episode seed (config `seed`).")
-    student: str = Field("?", description="Base student model (config `student.model`).")
+    student: str | None = Field(None, description="Base student model (config `student.model`; None: no config yet).")
     student_seed: int | None = Field(
         None, description="Pretraining seed of a locally built base student; None for a Hugging Face model.")
     student_seed_key: str | None = Field(
@@ -122,57 +144,55 @@ def read_run(path: Path, root: Path | None = None) -> RunRecord:
 def _parse_run(path: Path, name: str) -> RunRecord:
     # Before the episode writes its resolved config.yaml, the runner's copy of it is all there is.
     config_path = next((p for p in (path / "config.yaml", path / "bench-config.yaml") if p.exists()), None)
-    config = _read_yaml(config_path) if config_path is not None else {}
-    bench = _read_json(path / "bench.json")
+    config = RunConfig.model_validate(_read_yaml(config_path)) if config_path is not None else None
+    bench = BenchCell.read(path / BENCH_FILE) if (path / BENCH_FILE).exists() else None
     error = _read_json(path / "error.json")
-    summary = _read_json(path / "summary.json")
-    rows = read_jsonl(path / "episode.jsonl")
-    labels = _labels(config, bench or {})
+    summary = RunSummary.read(path / "summary.json") if (path / "summary.json").exists() else None
+    rows = [EpisodeRow.model_validate(row) for row in read_jsonl(path / "episode.jsonl")]
     if summary is not None:
         status, reason = RunStatus.finished, None
     elif error is not None:
         status, reason = RunStatus.failed, str(error.get("error", error))
     else:
         status, reason = RunStatus.unfinished, None
-    skills = list(rows[0].get("val_accuracy_by_skill", {})) if rows else []
-    last_cost = (summary or {}).get("cost") or (rows[-1].get("cost", {}) if rows else {})
+    skills = list(rows[0].val_accuracy_by_skill) if rows else []
+    last_cost = summary.cost if summary is not None else (rows[-1].cost if rows else None)
     return RunRecord(
-        path=path, name=name, status=status, error=reason, **labels,
-        val_curve=tuple(float(r["val_accuracy"]) for r in rows),
-        val_curve_by_skill={s: tuple(float(r["val_accuracy_by_skill"].get(s, float("nan"))) for r in rows)
-                            for s in skills},
-        test_start=_test_accuracy(summary, rows, "start"),
-        test_end=_test_accuracy(summary, rows, "end"),
-        examples_generated=int(last_cost.get("examples_generated", 0)),
-        examples_accepted=int(last_cost.get("examples_accepted", 0)),
-        teacher_tokens=int(last_cost.get("teacher_tokens", 0)),
-        dollars=float(last_cost.get("dollars", 0.0)),
-        seconds=(summary or {}).get("seconds"),
+        path=path, name=name, status=status, error=reason, **_labels(config, bench, path),
+        val_curve=tuple(r.val_accuracy for r in rows),
+        val_curve_by_skill={s: tuple(r.val_accuracy_by_skill.get(s, float("nan")) for r in rows) for s in skills},
+        test_start=summary.test_accuracy.start if summary is not None else (rows[0].test_accuracy if rows else None),
+        test_end=summary.test_accuracy.end if summary is not None else (rows[-1].test_accuracy if rows else None),
+        examples_generated=last_cost.examples_generated if last_cost else 0,
+        examples_accepted=last_cost.examples_accepted if last_cost else 0,
+        teacher_tokens=last_cost.teacher_tokens if last_cost else 0,
+        dollars=last_cost.dollars if last_cost else 0.0,
+        seconds=summary.seconds if summary is not None else None,
     )
 
 
-def _labels(config: dict[str, Any], bench: dict[str, Any]) -> dict[str, Any]:
+def _labels(config: RunConfig | None, bench: BenchCell | None, path: Path) -> dict[str, Any]:
     """Agent, environment and seeds: bench.json's labels when present, else derived from the config."""
-    agent_cfg = config.get("agent") or {}
-    policy = (agent_cfg.get("policy") or {}).get("name", "?")
-    engine = (agent_cfg.get("engine") or {}).get("name", "procedural")
-    agent = policy if engine == "procedural" else f"{policy}+{engine}"
-    env_id = (config.get("env") or {}).get("id", "?")
-    task = (config.get("task") or {}).get("name", "?")
-    student = config.get("student") or {}
-    model = str(student.get("model", "?"))
+    if config is None:
+        if bench is None:
+            raise ValueError(f"neither a config.yaml nor a {BENCH_FILE} says which agent ran in {path}")
+        return {"suite": bench.suite, "agent": bench.agent, "environment": bench.environment, "seed": bench.seed,
+                "started_at": bench.started_at}
+    agent = config.agent.policy.name
+    if config.agent.engine.name != "procedural":
+        agent = f"{agent}+{config.agent.engine.name}"
     student_seed = student_seed_key = None
-    if model in LOCAL_STUDENTS:
-        recipe = "tiny_vlm" if _task_modality(task) == "image" else "tiny"
-        student_seed, student_seed_key = int((student.get(recipe) or {}).get("seed", 0)), f"student.{recipe}.seed"
-    seed = bench.get("seed", config.get("seed"))
+    if config.student.model in LOCAL_STUDENTS:
+        image = _task_modality(config.task.name) == "image"
+        recipe = config.student.tiny_vlm if image else config.student.tiny
+        student_seed, student_seed_key = recipe.seed, f"student.{'tiny_vlm' if image else 'tiny'}.seed"
     return {
-        "suite": bench.get("suite"),
-        "agent": str(bench.get("agent") or agent),
-        "environment": str(bench.get("environment") or f"{env_id} · {task}"),
-        "seed": None if seed is None else int(seed),
-        "started_at": bench.get("started_at"),
-        "student": model,
+        "suite": bench.suite if bench else None,
+        "agent": bench.agent if bench else agent,
+        "environment": bench.environment if bench else f"{config.env.id} · {config.task.name}",
+        "seed": bench.seed if bench else config.seed,
+        "started_at": bench.started_at if bench else None,
+        "student": config.student.model,
         "student_seed": student_seed,
         "student_seed_key": student_seed_key,
     }
@@ -187,15 +207,6 @@ def _task_modality(name: str) -> str:
         return registry.tasks.get(name).modality
     except (TeachEnvError, ImportError):
         return "text"
-
-
-def _test_accuracy(summary: dict[str, Any] | None, rows: list[dict[str, Any]], end: str) -> float | None:
-    if summary is not None and isinstance(summary.get("test_accuracy"), dict):
-        value = summary["test_accuracy"].get(end)
-        return None if value is None else float(value)
-    row = (rows[0] if end == "start" else rows[-1]) if rows else {}
-    value = row.get("test_accuracy")
-    return None if value is None else float(value)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from teachenv.bench.claims import parse_claim
+from teachenv.bench.runs import BENCH_FILE, BenchCell  # noqa: F401  (BENCH_FILE: the runner's name for it)
 from teachenv.core.config import RunConfig, StrictModel, format_validation_error, load_config, read_yaml
 from teachenv.core.errors import ConfigError
 
@@ -39,10 +40,6 @@ LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 #: Keys the suite sets itself for each episode; an override of them would be silently replaced.
 SUITE_OWNED_KEYS = {"name": "the run name is <environment>/<agent>/seed-<seed>",
                     "seed": "list the seeds under `seeds`", "runs_dir": "set the suite's `runs_dir`"}
-#: What the leaderboard reads from each run directory of a suite.
-BENCH_FILE = "bench.json"
-
-
 class RaySettings(StrictModel):
     """Spread episodes over a Ray cluster instead of local worker processes."""
 
@@ -165,9 +162,9 @@ class Episode:
     def run_dir(self) -> Path:
         return Path(self.config.runs_dir) / self.name
 
-    def bench_record(self) -> dict[str, Any]:
+    def bench_record(self) -> BenchCell:
         """The run directory's ``bench.json``: which cell of which suite the run is."""
-        return {"suite": self.suite, "agent": self.agent, "environment": self.environment, "seed": self.seed}
+        return BenchCell(suite=self.suite, agent=self.agent, environment=self.environment, seed=self.seed)
 
 
 @dataclass(frozen=True)

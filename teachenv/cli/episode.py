@@ -9,13 +9,14 @@ from __future__ import annotations
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from teachenv.core.config import RunConfig, dump_config
 from teachenv.core.records import RoundResult
 from teachenv.core.run_dir import RunDirectory, atomic_write_json
+from teachenv.core.run_summary import RunSummary
 from teachenv.engines.cached_backend import CacheStats
 from teachenv.envs.teaching_env import INFO_ROUND, INFO_STATE
 
@@ -48,10 +49,12 @@ def peak_memory_mb() -> float:
 
 def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = False, resume: bool = False,
                 on_phase: Callable[[str, int], None] | None = None,
-                on_round: Callable[[RoundResult], None] | None = None, progress: bool = False) -> EpisodeOutcome:
+                on_round: Callable[[RoundResult], None] | None = None, progress: bool = False,
+                trainer_callbacks: Sequence[Any] = ()) -> EpisodeOutcome:
     """Run the episode into ``run_dir``. With ``resume``, a run already there continues from its last
     finished round (see ``teachenv.envs.replay``; a finished run is returned as it is), and an empty
-    directory starts afresh."""
+    directory starts afresh. ``trainer_callbacks`` (transformers ``TrainerCallback``s) join every
+    round's training."""
     import gymnasium
 
     import teachenv  # noqa: F401  (registers the environment ids)
@@ -72,6 +75,8 @@ def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = F
     # (a model path, a data source, a missing teacher) leaves nothing behind.
     env = gymnasium.make(config.env.id, config=config, run_dir=run_dir, on_phase=on_phase, progress=progress,
                          replay=replay)
+    if trainer_callbacks:
+        env.unwrapped.student.trainer_callbacks.extend(trainer_callbacks)
     try:
         policy = build_policy(config.agent.policy)
         policy.attach(env.unwrapped)
@@ -104,46 +109,14 @@ def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = F
 
 def finished_outcome(run_dir: RunDirectory, replay: EpisodeReplay) -> EpisodeOutcome:
     """The outcome of a run that already finished, from its files."""
-    import json
-
-    done = json.loads(run_dir.summary_path.read_text(encoding="utf-8"))
-    return EpisodeOutcome(run_dir, replay.result(0), replay.result(replay.rounds), done["seconds"],
-                          done["peak_memory_mb"], done.get("teacher_calls"), resumed_from=done.get("resumed_from"),
+    done = RunSummary.read(run_dir.summary_path)
+    return EpisodeOutcome(run_dir, replay.result(0), replay.result(replay.rounds), done.seconds,
+                          done.peak_memory_mb, done.teacher_calls, resumed_from=done.resumed_from,
                           already_finished=True)
 
 
-#: Decimals of the accuracies in ``summary.json``: for people (0.56, not 0.5599999999999999), and still exact
-#: for any split of up to 10^6 items. What a resume reads back keeps full precision in the rounds' files.
-SUMMARY_DECIMALS = 6
-
-
-def summary(outcome: EpisodeOutcome) -> dict:
-    first, last = outcome.first, outcome.last
-    assert first.test is not None and last.test is not None
-    accuracies = {
-        "val_accuracy": {"start": first.val.accuracy, "end": last.val.accuracy},
-        "test_accuracy": {"start": first.test.accuracy, "end": last.test.accuracy},
-        "test_gain": last.test.accuracy - first.test.accuracy,
-        "val_accuracy_by_skill": {"start": first.val.accuracy_by_skill, "end": last.val.accuracy_by_skill},
-        "test_accuracy_by_skill": {"start": first.test.accuracy_by_skill, "end": last.test.accuracy_by_skill},
-    }
-    return {
-        "rounds": last.round,
-        **rounded(accuracies, SUMMARY_DECIMALS),
-        "cost": last.cost.model_dump(mode="json"),
-        "truncated_by": list(last.truncated_by),
-        "seconds": round(outcome.seconds, 1),
-        "peak_memory_mb": round(outcome.peak_memory_mb, 1),
-        # A zero count without a teacher: no call was made.
-        "teacher_calls": outcome.teacher_calls if outcome.teacher_calls is not None else CacheStats().as_dict(),
-        "resumed_from": outcome.resumed_from,
-    }
-
-
-def rounded(value: Any, decimals: int) -> Any:
-    """``value`` with every float in it (in nested dicts) rounded to ``decimals``."""
-    if isinstance(value, float):
-        return round(value, decimals)
-    if isinstance(value, dict):
-        return {key: rounded(item, decimals) for key, item in value.items()}
-    return value
+def summary(outcome: EpisodeOutcome) -> RunSummary:
+    # A zero count without a teacher: no call was made.
+    calls = outcome.teacher_calls if outcome.teacher_calls is not None else CacheStats().as_dict()
+    return RunSummary.of(outcome.first, outcome.last, seconds=outcome.seconds, peak_memory_mb=outcome.peak_memory_mb,
+                         teacher_calls=calls, resumed_from=outcome.resumed_from)

@@ -32,6 +32,7 @@ def run(
     offline: Annotated[bool | None, typer.Option("--offline/--online", help=OFFLINE_HELP)] = None,
 ) -> None:
     """Run one episode: the config's agent teaches its student; writes runs/<name>/."""
+    from teachenv.cli.crash_points import CrashPoint
     from teachenv.cli.report import print_outcome, round_progress
     import json
 
@@ -49,13 +50,17 @@ def run(
         overrides.append(f"name={json.dumps(name)}")  # quoted: a name like 2024 stays a string
     try:
         cfg = load_config(config, overrides)
-        run_dir = RunDirectory(Path(cfg.runs_dir) / (cfg.name or "run"))
+        crash = CrashPoint.from_environ()  # TEACHENV_CRASH_AT: tests kill the run at a chosen point
+        root = Path(cfg.runs_dir) / (cfg.name or "run")
+        run_dir = crash.run_directory(root) if crash else RunDirectory(root)
         make_console().print(f"[bold]teachenv run[/] {cfg.name} → {run_dir.root}  (seed {cfg.seed})")
         from teachenv.cli.episode import run_episode
 
         with round_progress(console, cfg.env.max_rounds) as tracker:
-            outcome = run_episode(cfg, run_dir, overwrite=overwrite, resume=resume, on_phase=tracker.phase,
-                                  on_round=tracker.round_done, progress=True)
+            outcome = run_episode(cfg, run_dir, overwrite=overwrite, resume=resume,
+                                  on_phase=crash.on_phase(tracker.phase) if crash else tracker.phase,
+                                  on_round=tracker.round_done, progress=True,
+                                  trainer_callbacks=crash.trainer_callbacks() if crash else ())
     except TeachEnvError as exc:
         raise fail(console, str(exc)) from None
     if outcome.already_finished:

@@ -1,7 +1,8 @@
 """Where teachenv keeps its caches: one environment variable with a documented default.
 
 ``TEACHENV_HOME`` (default: the user's cache directory, e.g. ``~/.cache/teachenv`` on Linux) holds
-built tiny students and, later, the engine-response cache. It is read here and nowhere else.
+built tiny students (``students/``), the engine-response cache (``cache/``) and discovered skills
+(``skills/``). It is read here and nowhere else.
 """
 
 from __future__ import annotations

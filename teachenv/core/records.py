@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from teachenv.core.ledger import CostSnapshot
 
@@ -199,30 +199,58 @@ class RoundResult(Record):
     def examples_rejected(self) -> int:
         return self.examples_generated - self.examples_accepted
 
-    def log_row(self) -> dict:
-        """The ``episode.jsonl`` row (schema documented in the README)."""
-        row = {
-            "round": self.round,
-            "val_accuracy": self.val.accuracy,
-            "val_accuracy_by_skill": self.val.accuracy_by_skill,
-            "reward": self.reward,
-            "reward_by_skill": self.reward_by_skill,
-            "requested": self.requested,
-            "ready_made": self.ready_made,
-            "examples_generated": self.examples_generated,
-            "examples_accepted": self.examples_accepted,
-            "examples_rejected": self.examples_rejected,
-            "accepted_by_skill": self.accepted_by_skill,
-            "rejected_by_reason": self.rejected_by_reason,
-            "train": self.train.model_dump(mode="json") if self.train else None,
-            "cost": self.cost.model_dump(mode="json"),
-            "terminated": self.terminated,
-            "truncated": self.truncated,
-            "truncated_by": list(self.truncated_by),
-        }
-        if self.plan_error is not None:
-            row["plan_error"] = self.plan_error
-        if self.test is not None:
-            row["test_accuracy"] = self.test.accuracy
-            row["test_accuracy_by_skill"] = self.test.accuracy_by_skill
-        return row
+    def episode_row(self, timings: dict[str, float] | None = None) -> EpisodeRow:
+        """The round as its ``episode.jsonl`` row (``timings``, wall seconds per phase, beside it)."""
+        return EpisodeRow(
+            round=self.round, val_accuracy=self.val.accuracy, val_accuracy_by_skill=self.val.accuracy_by_skill,
+            reward=self.reward, reward_by_skill=self.reward_by_skill, requested=self.requested,
+            ready_made=self.ready_made, examples_generated=self.examples_generated,
+            examples_accepted=self.examples_accepted, examples_rejected=self.examples_rejected,
+            accepted_by_skill=self.accepted_by_skill, rejected_by_reason=self.rejected_by_reason, train=self.train,
+            cost=self.cost, terminated=self.terminated, truncated=self.truncated, truncated_by=self.truncated_by,
+            plan_error=self.plan_error, test_accuracy=self.test.accuracy if self.test is not None else None,
+            test_accuracy_by_skill=self.test.accuracy_by_skill if self.test is not None else None,
+            timings=None if timings is None else {k: round(v, 3) for k, v in timings.items()},
+        )
+
+    def log_row(self) -> dict[str, Any]:
+        """The ``episode.jsonl`` row as JSON (schema documented in the README)."""
+        return self.episode_row().model_dump(mode="json")
+
+
+#: Keys of an ``episode.jsonl`` row written only when they hold something.
+_OPTIONAL_ROW_KEYS = ("plan_error", "test_accuracy", "test_accuracy_by_skill", "timings")
+
+
+class EpisodeRow(Record):
+    """One row of ``episode.jsonl``: a ``RoundResult`` as logged (``RoundResult.episode_row``) and as read
+    back (``EpisodeRow.model_validate``), so the file is written and read by this one type. Keys that are
+    None only in some rounds (``plan_error``, the test accuracies, ``timings``) are left out of the file
+    when None."""
+
+    round: int = Field(ge=0)
+    val_accuracy: float
+    val_accuracy_by_skill: dict[str, float]
+    reward: float | None = None
+    reward_by_skill: dict[str, float] = Field(default_factory=dict)
+    requested: dict[str, int] = Field(default_factory=dict)
+    ready_made: int = 0
+    examples_generated: int
+    examples_accepted: int
+    examples_rejected: int = 0
+    accepted_by_skill: dict[str, int] = Field(default_factory=dict)
+    rejected_by_reason: dict[str, int] = Field(default_factory=dict)
+    train: TrainMetrics | None = None
+    cost: CostSnapshot
+    terminated: bool = False
+    truncated: bool = False
+    truncated_by: tuple[str, ...] = ()
+    plan_error: str | None = None
+    test_accuracy: float | None = Field(None, description="Only in the round-0 row and the final row.")
+    test_accuracy_by_skill: dict[str, float] | None = None
+    timings: dict[str, float] | None = Field(None, description="Wall seconds per phase; the only non-deterministic field.")
+
+    @model_serializer(mode="wrap")
+    def _leave_out_empty_optional_keys(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        return {k: v for k, v in data.items() if not (k in _OPTIONAL_ROW_KEYS and v is None)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import importlib
 from importlib.metadata import entry_points
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from teachenv.core.errors import TeachEnvError, UnknownNameError
 
@@ -32,13 +32,16 @@ def import_string(target: str) -> object:
 class Registry(Generic[T]):
     """Names → lazily imported objects of one kind, with did-you-mean errors."""
 
-    def __init__(self, kind: str, group: str, builtins: str | tuple[str, ...] = ()) -> None:
+    def __init__(self, kind: str, group: str, builtins: str | tuple[str, ...] = (), base: str | None = None) -> None:
         #: Singular noun used in messages ("task", "policy").
         self.kind = kind
         #: Entry-point group through which other packages add entries.
         self.group = group
         #: Modules whose import registers teachenv's own entries (imported on first lookup).
         self.builtins = (builtins,) if isinstance(builtins, str) else builtins
+        #: The class every entry must subclass, as a lazy ``"module:attr"`` (core cannot import the layers
+        #: that define the interfaces); checked when an entry is first loaded.
+        self.base = base
         self._entries: dict[str, str | T] = {}
         self._loaded: dict[str, T] = {}
         self._entry_points_loaded = False
@@ -78,8 +81,20 @@ class Registry(Generic[T]):
             raise UnknownNameError(self.unknown_message(name))
         if name not in self._loaded:
             target = self._entries[name]
-            self._loaded[name] = import_string(target) if isinstance(target, str) else target  # type: ignore[assignment]
+            loaded = import_string(target) if isinstance(target, str) else target
+            self._check_base(name, target, loaded)
+            self._loaded[name] = loaded  # type: ignore[assignment]
         return self._loaded[name]
+
+    def _check_base(self, name: str, target: object, loaded: object) -> None:
+        if self.base is None:
+            return
+        base = import_string(self.base)
+        if not (isinstance(loaded, type) and isinstance(base, type) and issubclass(loaded, base)):
+            raise TeachEnvError(
+                f"{self.kind} {name!r} is registered to {target!r}, which is not a subclass of {self.base}; "
+                f"register a subclass of {getattr(base, '__name__', base)} under {name!r}."
+            )
 
     def unknown_message(self, name: str) -> str:
         available = self.names()
@@ -88,10 +103,16 @@ class Registry(Generic[T]):
         return f"Unknown {self.kind} {name!r}.{hint} Available: {', '.join(available) or '(none)'}."
 
 
-tasks: Registry = Registry("task", "teachenv.tasks", builtins="teachenv.tasks")
-policies: Registry = Registry("policy", "teachenv.policies", builtins="teachenv.agents")
+# Entries are classes of one interface each (``base``); the interfaces live in the layers above core,
+# so the type parameter is ``type[Any]`` and the base is checked when an entry loads.
+tasks: Registry[type[Any]] = Registry("task", "teachenv.tasks", builtins="teachenv.tasks",
+                                      base="teachenv.tasks.base:Task")
+policies: Registry[type[Any]] = Registry("policy", "teachenv.policies", builtins="teachenv.agents",
+                                         base="teachenv.agents.base:Policy")
 #: Data-generation engines: the agent's ``engine`` slot (action → training examples).
-#: teachenv's own: the procedural engine (``teachenv.engines``) and the LLM engines (``teachenv.agents``).
-engines: Registry = Registry("engine", "teachenv.engines", builtins=("teachenv.engines", "teachenv.agents"))
+#: teachenv's own data engines (procedural and LLM) are agents' components (``teachenv.agents``).
+engines: Registry[type[Any]] = Registry("engine", "teachenv.engines", builtins="teachenv.agents",
+                                        base="teachenv.envs.data_engine:DataEngine")
 #: Text-generation backends behind the narrow ``TextBackend`` interface (transformers, vllm, ...).
-backends: Registry = Registry("backend", "teachenv.backends", builtins="teachenv.engines")
+backends: Registry[type[Any]] = Registry("backend", "teachenv.backends", builtins="teachenv.engines",
+                                         base="teachenv.engines.base:TextBackend")

@@ -1,12 +1,8 @@
-"""The two engine interfaces.
+"""``TextBackend``: the one narrow generation interface every inference engine fits behind
+(transformers, vLLM, OpenAI-compatible servers): a batch of requests in, texts and token usage out.
 
-``TextBackend``: the one narrow generation interface every inference engine fits behind
-(transformers here; vLLM and OpenAI-compatible servers later): a batch of requests in, texts and
-token usage out. It knows nothing about tasks or training.
-
-``DataEngine``: a teacher's data-generation engine: a ``DataGenerationAction`` in, candidate
-``TrainingExample``s out. It reports token usage into the environment's ledger. It does not
-verify: the environment verifies every candidate through the task.
+It knows nothing about tasks or training. (A teacher's data-generation engine, which does know the
+task, is ``teachenv.envs.data_engine.DataEngine``.)
 """
 
 from __future__ import annotations
@@ -14,18 +10,11 @@ from __future__ import annotations
 import base64
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.core.ledger import CostLedger
-from teachenv.core.plan import parse_plan
-from teachenv.core.records import DataGenerationAction, RejectedExample, SkillRequest, TrainingExample
-
-if TYPE_CHECKING:
-    from teachenv.tasks.base import Task
-
 
 class GenerationRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
@@ -77,8 +66,8 @@ class TextBackend(ABC):
     Config: ClassVar[type[BaseModel] | None] = None
 
     @classmethod
-    def from_config(cls, config: Any, task: Task) -> TextBackend:
-        """Build the backend a config names (``agent.teacher``); ``task`` is there for backends that need it."""
+    def from_config(cls, config: Any) -> TextBackend:
+        """Build the backend a config names (``agent.teacher``) from its validated options (``Config``)."""
         raise NotImplementedError(f"{cls.__name__} cannot be built from a config.")
 
     @abstractmethod
@@ -105,38 +94,3 @@ class TextBackend(ABC):
             ledger.add_tokens(role, self.model_name, sum(r.prompt_tokens for r in results),
                               sum(r.completion_tokens for r in results), calls=len(results))
         return results
-
-
-class EngineOutput(NamedTuple):
-    """What an engine made of one action: candidates to verify, and what it could not use itself
-    (a reply that was not JSON, a failed call, samples that disagree), kept with its reason."""
-
-    candidates: list[TrainingExample]
-    rejected: list[RejectedExample] = []
-
-
-class DataEngine(ABC):
-    """A teacher's data-generation engine; built by the environment with the task, the ledger and
-    the agent's teacher backend (``agent.teacher``; None for engines that need no model)."""
-
-    name: ClassVar[str]
-    Config: ClassVar[type[BaseModel] | None] = None
-
-    def __init__(self, task: Task, ledger: CostLedger, config: Any = None, *,
-                 teacher: TextBackend | None = None) -> None:
-        self.task = task
-        self.ledger = ledger
-        self.config = config
-        self.teacher = teacher
-
-    def reset(self) -> None:
-        """Called by the environment's ``reset``: forget everything about the previous episode."""
-
-    def read_plan(self, plan: str) -> tuple[SkillRequest, ...]:
-        """The requests a free-form plan stands for, or ``PlanError`` saying why this engine cannot use it.
-        Default: the plan grammar of ``teachenv.core.plan`` over the task's skills."""
-        return parse_plan(plan, self.task.skills).requests
-
-    @abstractmethod
-    def generate(self, action: DataGenerationAction, rng: np.random.Generator) -> EngineOutput:
-        """Candidate examples for ``action.requests`` (ready-made ``action.examples`` are not its job)."""

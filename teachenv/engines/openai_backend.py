@@ -33,7 +33,6 @@ from teachenv.engines.base import GenerationRequest, GenerationResult, TextBacke
 if TYPE_CHECKING:
     import openai
 
-    from teachenv.tasks.base import Task
 
 #: Longest wait between two tries, whatever the backoff or the server's Retry-After says.
 MAX_BACKOFF_SECONDS = 30.0
@@ -89,7 +88,7 @@ class OpenAIBackend(TextBackend):
         )
 
     @classmethod
-    def from_config(cls, config: Any, task: Task) -> OpenAIBackend:
+    def from_config(cls, config: Any) -> OpenAIBackend:
         return cls(config)
 
     @property

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-    from teachenv.tasks.base import Task
 
 _DTYPES = ("float32", "bfloat16", "float16")
 PromptFormat = Literal["raw", "system-line", "chat-template"]
@@ -96,7 +95,7 @@ class TransformersBackend(TextBackend):
                    prompt_format=prompt_format)
 
     @classmethod
-    def from_config(cls, config: Any, task: Task) -> TransformersBackend:
+    def from_config(cls, config: Any) -> TransformersBackend:
         return cls.from_pretrained(config.model, batch_size=config.batch_size, device=config.device,
                                    dtype=config.dtype,
                                    prompt_format="chat-template" if config.chat_template else "system-line")

@@ -30,15 +30,12 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.core.errors import ConfigError
 from teachenv.engines.base import GenerationRequest, GenerationResult, TextBackend
-
-if TYPE_CHECKING:
-    from teachenv.tasks.base import Task
 
 INSTALL_HINT = "pip install 'teachenv[vllm]'"
 #: The adapter weights file PEFT's ``save_pretrained`` writes (and vLLM loads).
@@ -171,7 +168,7 @@ class VLLMBackend(TextBackend):
         self._asleep = False
 
     @classmethod
-    def from_config(cls, config: Any, task: Task) -> VLLMBackend:
+    def from_config(cls, config: Any) -> VLLMBackend:
         return cls(config)
 
     def identity(self) -> dict[str, Any]:

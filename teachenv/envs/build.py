@@ -12,8 +12,9 @@ from teachenv.core import registry
 from teachenv.core.config import RunConfig, component_options, load_config, validate_config
 from teachenv.core.errors import ConfigError
 from teachenv.core.ledger import CostLedger
-from teachenv.engines.base import DataEngine, TextBackend
+from teachenv.engines.base import TextBackend
 from teachenv.engines.cached_backend import CachedBackend
+from teachenv.envs.data_engine import DataEngine
 from teachenv.student.base import Student
 from teachenv.tasks.base import Task
 
@@ -52,15 +53,19 @@ def build_task(config: RunConfig) -> Task:
     return task_cls(options) if options is not None else task_cls()
 
 
-def build_teacher(config: RunConfig, task: Task) -> CachedBackend | None:
-    """The agent's teacher backend (``agent.teacher``) behind the response cache, or None."""
+def build_teacher(config: RunConfig) -> CachedBackend | None:
+    """The agent's teacher backend (``agent.teacher``) behind the response cache, or None. A backend
+    with a ``task`` option left unset (the scripted teacher, which plays a world) gets the run's task."""
     spec = config.agent.teacher
     if spec is None:
         return None
     from teachenv.core.cache import ResponseCache
 
     backend_cls: type[TextBackend] = registry.backends.get(spec.name)
-    backend = backend_cls.from_config(component_options(spec, backend_cls, path="agent.teacher"), task)
+    options = component_options(spec, backend_cls, path="agent.teacher")
+    if getattr(options, "task", False) is None:
+        options = options.model_copy(update={"task": config.task})
+    backend = backend_cls.from_config(options)
     cache = ResponseCache(config.agent.cache.path) if config.agent.cache.enabled else None
     return CachedBackend(backend, cache)
 

@@ -14,11 +14,9 @@ Real recipes come from configs (``configs/*.yaml``). This module knows configs, 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from teachenv.core.config import RunConfig, validate_config
-
-World = Literal["arith", "shapes"]
 
 #: The untrained plumbing configuration of the arithmetic world (teaches nothing; builds in milliseconds).
 PLUMBING_DEFAULTS: dict[str, Any] = {
@@ -70,9 +68,22 @@ _DEFAULTS: dict[tuple[str, bool], dict[str, Any]] = {
 }
 
 
-def default_config(world: World = "arith", *, plumbing: bool = False) -> RunConfig:
+def world_defaults(world: str, *, plumbing: bool = False) -> dict[str, Any]:
+    """The default config (as data) of an id on ``world``. The shipped worlds have their own; another
+    world (a ``WorldTask`` registered with ``register_world``) takes the text or the image world's,
+    by its modality, with itself as the task (and its own split sizes)."""
+    if (world, plumbing) in _DEFAULTS:
+        return _DEFAULTS[(world, plumbing)]
+    from teachenv.core import registry
+
+    image = registry.tasks.get(world).modality == "image"
+    base = _DEFAULTS[("shapes" if image else "arith", plumbing)]
+    return {**base, "name": f"{base['name']}-{world}", "task": {"name": world}}
+
+
+def default_config(world: str = "arith", *, plumbing: bool = False) -> RunConfig:
     """The default config of an id on ``world``: the teaching default, or with ``plumbing`` the untrained one."""
-    return validate_config(_DEFAULTS[(world, plumbing)])
+    return validate_config(world_defaults(world, plumbing=plumbing))
 
 
 def plumbing_config() -> RunConfig:

@@ -70,7 +70,7 @@ class OpenEndedState(RoundState):
         return "\n".join([*lines, self.errors_text() or "(none)", *self.budget_line()])
 
 
-class OpenEndedEnv(TeachingEnv):
+class OpenEndedEnv(TeachingEnv[dict[str, Any], str | Plan | DataGenerationAction]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.errors_shown = self.config.env.errors_shown

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from teachenv.core import faults
 from teachenv.core.records import (
     DataGenerationAction, GradedPrediction, Record, RejectedExample, RoundResult, TrainingExample,
 )
@@ -59,7 +58,4 @@ class RunRecorder:
             student.save_adapter(folder / ADAPTER_DIR)
         atomic_write_json(folder / RESULT_FILE, {"result": result.model_dump(mode="json"),
                                                  "ledger_seconds": ledger_seconds})
-        faults.reached("record", result.round)
-        row = result.log_row()
-        row["timings"] = {k: round(v, 3) for k, v in timings.items()}
-        self.run_dir.append_episode_row(row)
+        self.run_dir.append_episode_row(result.episode_row(timings).model_dump(mode="json"))

@@ -1,17 +1,22 @@
 """Registers teachenv's environments with gymnasium under versioned ``teachenv/...`` ids.
 
-Every structure (skill list, open-ended, skill tree) × every task that builds offline (the arith
-and shapes worlds) is registered; ``teachenv/<Structure>-v0`` is the arithmetic world and
-``teachenv/<Structure>-Shapes-v0`` the shapes world. Real tasks (a VQA dataset, later GSM8K, code)
-need a data source, so they run through a config that names a structure's id and the task.
-Entry points are lazy ``"module:Class"`` strings, so registering imports nothing heavy. Without a
-``config``, an id builds its world's teaching default (``gymnasium.make(id, plumbing=True)``: the
-untrained plumbing config; see ``envs.defaults``).
+Every structure (skill list, open-ended, skill tree) × every offline world (``teachenv.tasks.WORLDS``)
+is registered as ``teachenv/<Structure><suffix>-v0``, the suffix being the world's
+``WorldTask.env_suffix`` (``""`` for arith, ``"-Shapes"`` for shapes). Real tasks (GSM8K, MATH, code,
+VQA datasets) need a data source, so they run through a config that names a structure's id and the
+task. Environment entry points are lazy ``"module:Class"`` strings and the worlds' modules import
+nothing heavy. Without a ``config``, an id builds its world's teaching default
+(``gymnasium.make(id, plumbing=True)``: the untrained plumbing config; see ``envs.defaults``).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium
+
+from teachenv.core import registry
+from teachenv.tasks import WORLDS as WORLD_TASKS
 
 #: Structure name in the id → entry point.
 STRUCTURES: dict[str, str] = {
@@ -19,22 +24,41 @@ STRUCTURES: dict[str, str] = {
     "OpenEnded": "teachenv.envs.open_ended:OpenEndedEnv",
     "SkillTree": "teachenv.envs.skill_tree:SkillTreeEnv",
 }
-#: Id suffix of each offline world → the world's name (``world`` kwarg: which default config it builds).
-WORLDS: dict[str, str] = {"": "arith", "-Shapes": "shapes"}
+
+
+def world_environments(task_cls: type[Any]) -> dict[str, tuple[str, str]]:
+    """A world's ids: id → (entry point, the world's task name: which default config it builds)."""
+    suffix = task_cls.env_suffix
+    if suffix is None:
+        raise ValueError(f"task {task_cls.name!r} has no env_suffix: set one to register gymnasium ids for it.")
+    return {f"teachenv/{structure}{suffix}-v0": (entry, task_cls.name) for structure, entry in STRUCTURES.items()}
+
 
 #: id → (entry point, world).
 ENVIRONMENTS: dict[str, tuple[str, str]] = {
-    f"teachenv/{structure}{suffix}-v0": (entry, world)
-    for structure, entry in STRUCTURES.items() for suffix, world in WORLDS.items()
+    env_id: spec for name in WORLD_TASKS for env_id, spec in world_environments(registry.tasks.get(name)).items()
 }
 ENV_IDS: dict[str, str] = {env_id: entry for env_id, (entry, _) in ENVIRONMENTS.items()}
 
 
-def register_envs() -> None:
-    for env_id, (entry_point, world) in ENVIRONMENTS.items():
+def _register(environments: dict[str, tuple[str, str]]) -> None:
+    for env_id, (entry_point, world) in environments.items():
         if env_id not in gymnasium.registry:
             # progress: a first make builds the default tiny student (minutes) and shows how far it is.
             gymnasium.register(id=env_id, entry_point=entry_point, kwargs={"world": world, "progress": True})
+
+
+def register_world(task_cls: type[Any]) -> list[str]:
+    """Register a world's ids with gymnasium (and in ``ENVIRONMENTS``); returns them."""
+    environments = world_environments(task_cls)
+    ENVIRONMENTS.update(environments)
+    ENV_IDS.update({env_id: entry for env_id, (entry, _) in environments.items()})
+    _register(environments)
+    return list(environments)
+
+
+def register_envs() -> None:
+    _register(ENVIRONMENTS)
 
 
 def check_env_id(env_id: str) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from teachenv.core.errors import RunDirectoryError
+from teachenv.core.ledger import CostLedger
 from teachenv.core.records import EvalReport, GradedPrediction, RoundResult, TrainingExample, TrainMetrics
 from teachenv.core.run_dir import RunDirectory, read_jsonl
 from teachenv.student.base import Student
@@ -96,6 +97,16 @@ class EpisodeReplay:
             "deterministic for its seed (a teacher without the response cache, a changed task or agent); "
             "start it again with --overwrite."
         )
+
+
+def count_round_seconds(ledger: CostLedger, round_index: int, seconds: float, replay: EpisodeReplay | None) -> None:
+    """Count a round's wall ``seconds`` into the ledger; a replayed round sets the count the crashed run
+    had after it instead (the replay's own seconds are not the episode's), so that a seconds budget
+    ends the resumed episode where it would have."""
+    if replay is not None and replay.covers(round_index):
+        ledger.seconds = replay.ledger_seconds(round_index)
+    else:
+        ledger.add_seconds(seconds)
 
 
 class ReplayingStudent(Student):

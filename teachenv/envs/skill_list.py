@@ -22,7 +22,7 @@ from teachenv.envs.teaching_env import TeachingEnv
 MAX_COUNT = 2**31 - 1
 
 
-class SkillListEnv(TeachingEnv):
+class SkillListEnv(TeachingEnv[dict[str, Any], np.ndarray | DataGenerationAction]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         n = len(self.skills)

@@ -31,7 +31,7 @@ from teachenv.envs.teaching_env import TeachingEnv
 NEW_SUBSKILLS = "*new*"
 
 
-class SkillTreeEnv(TeachingEnv):
+class SkillTreeEnv(TeachingEnv[dict[str, Any], dict[str, Any] | SkillTreeAction]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_subskills = m = self.config.env.max_subskills
@@ -53,7 +53,8 @@ class SkillTreeEnv(TeachingEnv):
         })
         self.tree: dict[str, list[Subskill]] = {s: [] for s in self.skills}
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def reset(self, *, seed: int | None = None,
+              options: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
         self.tree = {s: [] for s in self.skills}
         return super().reset(seed=seed, options=options)
 

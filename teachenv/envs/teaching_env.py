@@ -12,30 +12,35 @@ from __future__ import annotations
 import time
 from abc import abstractmethod
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.core import ActType, ObsType
 
-from teachenv.core import faults
 from teachenv.core.apportion import apportion
 from teachenv.core.config import RunConfig
 from teachenv.core.errors import EnvStateError
 from teachenv.core.ledger import BUDGET_NAMES, CostLedger
 from teachenv.core.records import (
-    DataGenerationAction, GradedPrediction, RoundResult, SkillRequest, TaskExample, TrainingExample,
+    DataGenerationAction, EvalReport, GradedPrediction, RejectedExample, RoundResult, SkillRequest, TaskExample,
+    TrainingExample, TrainMetrics,
 )
 from teachenv.core.run_dir import RunDirectory
 from teachenv.envs import build
 from teachenv.envs.recorder import RunRecorder
-from teachenv.envs.replay import EpisodeReplay, ReplayingStudent
+from teachenv.envs.replay import EpisodeReplay, ReplayingStudent, count_round_seconds
 from teachenv.envs.state import EnvState, RoundState
 from teachenv.envs.verification import Verifier
-from teachenv.engines.base import EngineOutput
+from teachenv.engines.cached_backend import CachedBackend
+from teachenv.envs.data_engine import EngineOutput
+from teachenv.student.base import Student
+from teachenv.tasks.base import Task
 
 #: Keys of ``info`` (defined once; values are deterministic for a seed and config).
 INFO_STATE = "state"
@@ -62,6 +67,24 @@ def requested_by_skill(requests: tuple[SkillRequest, ...]) -> dict[str, int]:
     return dict(totals)
 
 
+def ordered_candidates(output: EngineOutput, ready_made: Sequence[TrainingExample], asked: int) -> list[TrainingExample]:
+    """The candidates to verify, in order: the engine's answers to the requests, the action's ready-made
+    examples, then whatever the engine returned beyond its requests (last, so the round's limit
+    rejects that as over-budget)."""
+    return [*output.candidates[:asked], *ready_made, *output.candidates[asked:]]
+
+
+@dataclass(frozen=True)
+class RoundData:
+    """A round's data after verification."""
+
+    requests: tuple[SkillRequest, ...]
+    accepted: list[TrainingExample]
+    rejected: list[RejectedExample]
+    #: Candidates made, the engine's own rejects included (what the examples budget counts).
+    made: int
+
+
 def as_json(action: Any) -> Any:
     """An agent's action as JSON for the run log (arrays as lists, records as dicts)."""
     if isinstance(action, np.ndarray):
@@ -71,29 +94,38 @@ def as_json(action: Any) -> Any:
     return action
 
 
-class TeachingEnv(gym.Env):
+class TeachingEnv(gym.Env[ObsType, ActType]):
+    """A teacher's episode as a ``gymnasium.Env``: ``reset`` evaluates the starting student, each
+    ``step`` runs one round (generate and verify the action's data → train with the teacher asleep
+    → evaluate → finish: reward, budgets, the test split at the end, the record).
+
+    The components come from the config (``teachenv.envs.build``); ``task`` and ``student`` may be
+    injected instead (a test of the environment's own logic can pass a small in-memory student).
+    Structures subclass it with their spaces and action / state translation.
+    """
+
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, config: RunConfig | dict | str | Path | None = None, *, plumbing: bool = False,
                  world: str = "arith", run_dir: str | Path | RunDirectory | None = None,
                  render_mode: str | None = None, on_phase: PhaseCallback | None = None, progress: bool = False,
-                 replay: EpisodeReplay | None = None) -> None:
+                 replay: EpisodeReplay | None = None, task: Task | None = None,
+                 student: Student | None = None) -> None:
         # Without a config: the id's teaching default on ``world``, or with ``plumbing`` the untrained one.
         self.config = build.env_config(config, world=world, plumbing=plumbing)
         self.render_mode = render_mode
         self.on_phase = on_phase
-        self.task = build.build_task(self.config)
+        self.task = task if task is not None else build.build_task(self.config)
         self.skills = self.task.skills
         self.ledger = CostLedger(self.config.budget, self.config.prices)
         #: The agent's teacher model behind the response cache (None without ``agent.teacher``); the
         #: engine uses it, and an LLM policy takes it from here (``Policy.attach``).
-        self.teacher = build.build_teacher(self.config, self.task)
+        self.teacher: CachedBackend | None = build.build_teacher(self.config)
         self.engine = build.build_engine(self.config, self.task, self.ledger, self.teacher)
-        self.student = build.build_student(self.config, self.task, progress=progress)
+        student = student if student is not None else build.build_student(self.config, self.task, progress=progress)
         #: The finished rounds of a resumed run (see ``envs.replay``), stepped through again first.
         self.replay = replay
-        if replay is not None:
-            self.student = ReplayingStudent(self.student, replay)
+        self.student: Student = ReplayingStudent(student, replay) if replay is not None else student
         self.verifier = Verifier(self.task, [*self.task.load("val"), *self.task.load("test")])
         if run_dir is not None and not isinstance(run_dir, RunDirectory):
             run_dir = RunDirectory(run_dir)
@@ -101,8 +133,13 @@ class TeachingEnv(gym.Env):
         self.max_rounds = self.config.env.max_rounds
         self.cap = self.config.env.examples_per_round
         self.max_per_skill = self.config.env.max_per_skill or self.cap
+        #: The last finished round (0 after reset; None before the first reset).
         self._round: int | None = None
         self._done = False
+        self._last_reward: float | None = None
+        #: The latest validation report (set by reset).
+        self._val: EvalReport | None = None
+        self._accepted_by_skill: Counter[str] = Counter()
         #: The student's graded validation answers after the latest evaluation.
         self.val_predictions: list[GradedPrediction] = []
 
@@ -112,14 +149,14 @@ class TeachingEnv(gym.Env):
         """Validate an action (raise ``InvalidActionError``) and express it as a typed action."""
 
     @abstractmethod
-    def observation(self, state: RoundState) -> Any:
+    def observation(self, state: RoundState) -> ObsType:
         """The gymnasium observation of ``state``."""
 
     def after_round(self, accepted: list[TrainingExample]) -> None:
         """Structure bookkeeping once a round (or the reset, with no examples) has been evaluated."""
 
     # -- gymnasium API -----------------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[ObsType, dict[str, Any]]:
         super().reset(seed=seed)
         timer = _Timer()
         self.ledger.reset()
@@ -131,105 +168,133 @@ class TeachingEnv(gym.Env):
         self._round, self._done, self._last_reward = 0, False, None
         with timer("reset_student"):
             self.student.reset(seed=self._next_seed())
-        self._phase("evaluate", 0)
-        with timer("eval_val"):
-            self._val, predictions = self.student.evaluate("val")
-        self.val_predictions = predictions
+        val, predictions = self._evaluate_val(0, timer)
+        self._val = val
         with timer("eval_test"):
             test, _ = self.student.evaluate("test")
-        result = RoundResult(round=0, val=self._val, test=test, cost=self.ledger.snapshot())
+        result = RoundResult(round=0, val=val, test=test, cost=self.ledger.snapshot())
         self.after_round([])
-        self._begin_teacher_round(1)
         state = self.state()
         if self.recorder is not None:
             self.recorder.start_episode()
-            self.recorder.record(result, timer.seconds, predictions=predictions, state=state,
-                                 ledger_seconds=self.ledger.seconds)
-        return self.observation(state), {INFO_STATE: state, INFO_ROUND: result, INFO_TEST_ACCURACY: test.accuracy}
+        self._record(result, timer, state, predictions=predictions)
+        self._begin_teacher_round(1)
+        return self.observation(state), self._info(state, result)
 
-    def step(self, action: Any):
+    def step(self, action: ActType) -> tuple[ObsType, SupportsFloat, bool, bool, dict[str, Any]]:
+        typed = self.to_generation_action(self._running(action))
+        timer, started = _Timer(), time.perf_counter()
+        round_index = self._round + 1
+        data_rng, train_seed = np.random.default_rng(self._next_seed()), self._next_seed()
+
+        data = self._generate_and_verify(typed, round_index, data_rng, timer)
+        metrics = self._train(data.accepted, train_seed, round_index, timer)
+        val, predictions = self._evaluate_val(round_index, timer)
+        count_round_seconds(self.ledger, round_index, time.perf_counter() - started, self.replay)
+        result = self._finish(round_index, typed, data, metrics, val, timer)
+
+        self.after_round(data.accepted)
+        state = self.state()
+        self._record(result, timer, state, predictions=predictions, action=typed, data=data,
+                     structure_action=None if action is typed else as_json(action))
+        self._begin_teacher_round(round_index + 1)
+        return self.observation(state), result.reward, result.terminated, result.truncated, self._info(state, result)
+
+    # -- the round's parts -------------------------------------------------------------------
+    def _running(self, action: ActType) -> ActType:
         if self._round is None:
             raise EnvStateError("Call reset() before step().")
         if self._done:
             raise EnvStateError("The episode has ended; call reset() to start a new one.")
-        typed = self.to_generation_action(action)
-        timer = _Timer()
-        started = time.perf_counter()
-        round_index = self._round + 1
-        data_rng = np.random.default_rng(self._next_seed())
-        train_seed = self._next_seed()
+        return action
 
-        cap = self.cap if self.ledger.remaining_examples() is None else min(self.cap, self.ledger.remaining_examples())
+    def _generate_and_verify(self, typed: DataGenerationAction, round_index: int, rng: np.random.Generator,
+                             timer: _Timer) -> RoundData:
+        """The engine's candidates for the requests (clipped to the round's cap and the examples left),
+        with the action's ready-made examples, verified; the ledger counts what was made and kept."""
+        left = self.ledger.remaining_examples()
+        cap = self.cap if left is None else min(self.cap, left)
         requests = clip_requests(typed.requests, cap)
         self._phase("generate", round_index)
         with timer("generate"):
-            output = (self.engine.generate(typed.model_copy(update={"requests": requests, "examples": ()}), data_rng)
+            output = (self.engine.generate(typed.model_copy(update={"requests": requests, "examples": ()}), rng)
                       if requests else EngineOutput([]))
-        # What an engine returns beyond its requests goes last, so the limit rejects it as over-budget.
         asked = sum(r.count for r in requests)
-        candidates = [*output.candidates[:asked], *typed.examples, *output.candidates[asked:]]
+        candidates = ordered_candidates(output, typed.examples, asked)
         self._phase("verify", round_index)
         with timer("verify"):
             accepted, rejected = self.verifier.verify(candidates, limit=min(cap, asked + len(typed.examples)))
-        rejected = [*output.rejected, *rejected]
-        candidates_made = len(candidates) + len(output.rejected)
-        self.ledger.add_examples(candidates_made, len(accepted))
+        data = RoundData(requests, accepted, [*output.rejected, *rejected], len(candidates) + len(output.rejected))
+        self.ledger.add_examples(data.made, len(accepted))
         self._accepted_by_skill.update(c.example.skill for c in accepted)
+        return data
+
+    def _train(self, accepted: list[TrainingExample], seed: int, round_index: int, timer: _Timer) -> TrainMetrics:
+        """Train the student on the accepted examples, the teacher asleep meanwhile."""
         self._phase("train", round_index)
         with timer("train"):
             if self.teacher is not None:
                 self.teacher.sleep()  # one GPU: the teacher's vLLM lends its memory to training
-            metrics = self.student.train(accepted, seed=train_seed)
+            metrics = self.student.train(accepted, seed=seed)
             if self.teacher is not None:
                 self.teacher.wake_up()
+        return metrics
+
+    def _evaluate_val(self, round_index: int, timer: _Timer) -> tuple[EvalReport, list[GradedPrediction]]:
         self._phase("evaluate", round_index)
         with timer("eval_val"):
             val, predictions = self.student.evaluate("val")
         self.val_predictions = predictions
-        reward = val.accuracy - self._val.accuracy
-        previous = self._val.accuracy_by_skill
-        reward_by_skill = {s: acc - previous[s] for s, acc in val.accuracy_by_skill.items()}
-        self._val, self._round, self._last_reward = val, round_index, reward
-        if self.replay is not None and self.replay.covers(round_index):
-            self.ledger.seconds = self.replay.ledger_seconds(round_index)  # the crashed run's count, not the replay's
-        else:
-            self.ledger.add_seconds(time.perf_counter() - started)
+        return val, predictions
 
+    def _finish(self, round_index: int, typed: DataGenerationAction, data: RoundData, metrics: TrainMetrics,
+                val: EvalReport, timer: _Timer) -> RoundResult:
+        """The reward, the episode's end (the last round, or a budget run out: then the test split),
+        and the round's result."""
+        previous = self._current_val()
+        reward = val.accuracy - previous.accuracy
+        reward_by_skill = {s: acc - previous.accuracy_by_skill[s] for s, acc in val.accuracy_by_skill.items()}
+        self._val, self._round, self._last_reward = val, round_index, reward
         terminated = round_index >= self.max_rounds
-        exhausted = [] if terminated else self.ledger.exhausted()
-        truncated = bool(exhausted)
+        exhausted = () if terminated else tuple(self.ledger.exhausted())
         test = None
-        if terminated or truncated:
+        if terminated or exhausted:
             self._done = True
             with timer("eval_test"):
                 test, _ = self.student.evaluate("test")
-        result = RoundResult(
+        return RoundResult(
             round=round_index,
-            requested=requested_by_skill(requests),
+            requested=requested_by_skill(data.requests),
             ready_made=len(typed.examples),
-            examples_generated=candidates_made,
-            examples_accepted=len(accepted),
-            accepted_by_skill=dict(sorted(Counter(c.example.skill for c in accepted).items())),
-            rejected_by_reason=dict(sorted(Counter(r.reason for r in rejected).items())),
+            examples_generated=data.made,
+            examples_accepted=len(data.accepted),
+            accepted_by_skill=dict(sorted(Counter(c.example.skill for c in data.accepted).items())),
+            rejected_by_reason=dict(sorted(Counter(r.reason for r in data.rejected).items())),
             train=metrics, val=val, reward=reward, reward_by_skill=reward_by_skill, test=test,
-            cost=self.ledger.snapshot(), terminated=terminated, truncated=truncated, truncated_by=tuple(exhausted),
+            cost=self.ledger.snapshot(), terminated=terminated, truncated=bool(exhausted), truncated_by=exhausted,
             plan_error=typed.plan_error,
         )
-        self.after_round(accepted)
-        state = self.state()
-        if self.recorder is not None:
-            self._phase("save", round_index)
-            self.recorder.record(result, timer.seconds, predictions=predictions, action=typed,
-                                 accepted=accepted, rejected=rejected, student=self.student, state=state,
-                                 structure_action=None if action is typed else as_json(action),
-                                 ledger_seconds=self.ledger.seconds)
-        self._begin_teacher_round(round_index + 1)
+
+    def _record(self, result: RoundResult, timer: _Timer, state: RoundState, *,
+                predictions: list[GradedPrediction], action: DataGenerationAction | None = None,
+                data: RoundData | None = None, structure_action: Any = None) -> None:
+        if self.recorder is None:
+            return
+        if result.round > 0:
+            self._phase("save", result.round)
+        self.recorder.record(result, timer.seconds, predictions=predictions, action=action,
+                             accepted=data.accepted if data else (), rejected=data.rejected if data else (),
+                             student=self.student if result.round > 0 else None, state=state,
+                             structure_action=structure_action, ledger_seconds=self.ledger.seconds)
+
+    @staticmethod
+    def _info(state: RoundState, result: RoundResult) -> dict[str, Any]:
         info: dict[str, Any] = {INFO_STATE: state, INFO_ROUND: result}
-        if test is not None:
-            info[INFO_TEST_ACCURACY] = test.accuracy
-        if truncated:
-            info[INFO_TRUNCATED_BY] = tuple(exhausted)
-        return self.observation(state), reward, terminated, truncated, info
+        if result.test is not None:
+            info[INFO_TEST_ACCURACY] = result.test.accuracy
+        if result.truncated:
+            info[INFO_TRUNCATED_BY] = result.truncated_by
+        return info
 
     def close(self) -> None:
         self.student.close()
@@ -251,7 +316,7 @@ class TeachingEnv(gym.Env):
 
     def state(self) -> RoundState:
         """The typed state (``info["state"]``); the skill-list view unless a structure shows another."""
-        return EnvState(**self.common_state(), val_accuracy_by_skill=self._val.accuracy_by_skill,
+        return EnvState(**self.common_state(), val_accuracy_by_skill=self._current_val().accuracy_by_skill,
                         accepted_by_skill=dict(self._accepted_by_skill))
 
     def common_state(self) -> dict[str, Any]:
@@ -262,7 +327,7 @@ class TeachingEnv(gym.Env):
             "skills": self.skills,
             "examples_per_round": self.cap,
             "max_per_skill": self.max_per_skill,
-            "val_accuracy": self._val.accuracy,
+            "val_accuracy": self._current_val().accuracy,
             "budget_left": {name: self.ledger.fraction_left(name) for name in BUDGET_NAMES},
             "last_reward": self._last_reward,
         }
@@ -273,11 +338,15 @@ class TeachingEnv(gym.Env):
         if self.teacher is not None:
             self.teacher.begin_round(round_index)
 
+    def _current_val(self) -> EvalReport:
+        if self._val is None:
+            raise EnvStateError("Call reset() first: the environment has no evaluation of the student yet.")
+        return self._val
+
     def _next_seed(self) -> int:
         return int(self.np_random.integers(0, 2**31 - 1))
 
     def _phase(self, name: str, round_index: int) -> None:
-        faults.reached(name, round_index)
         if self.on_phase is not None:
             self.on_phase(name, round_index)
 
@@ -289,7 +358,7 @@ class _Timer:
         self.seconds: dict[str, float] = {}
 
     @contextmanager
-    def __call__(self, name: str):
+    def __call__(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
         try:
             yield

@@ -2,9 +2,11 @@
 ``ScriptedTeacherServer``, so the whole LLM path (HTTP, the ``openai`` client, retries, JSON
 parsing) runs offline with no model.
 
-It owns the server's lifetime (started when built, stopped by ``close``) and needs a
-``GeneratedTask``, whose generator and solver play the teacher. It knows nothing about what the
-replies mean beyond what ``ScriptedTeacher`` does.
+It owns the server's lifetime (started when built, stopped by ``close``) and builds the world it
+plays from its own option ``task`` (a task spec; an environment fills in its run's task when it is
+unset): a ``GeneratedTask``, whose generator and solver play the teacher. Without one it answers only
+what needs no world (skill discovery, allocations, plans). It knows nothing about what the replies
+mean beyond what ``ScriptedTeacher`` does.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from typing import Any
 
 from pydantic import Field
 
+from teachenv.core import registry
+from teachenv.core.config import TaskSpec, component_options
 from teachenv.core.errors import ConfigError
 from teachenv.engines.openai_backend import OpenAIBackend, OpenAIBackendConfig
 from teachenv.scripted.brain import BRAIN_VERSION, ScriptedTeacher
 from teachenv.scripted.server import ScriptedTeacherServer
-from teachenv.tasks.base import GeneratedTask, Task
+from teachenv.tasks.base import GeneratedTask
 
 
 class ScriptedBackendConfig(OpenAIBackendConfig):
@@ -28,6 +32,8 @@ class ScriptedBackendConfig(OpenAIBackendConfig):
     malformed_rate: float = Field(0.05, ge=0, le=1, description="Share of JSON replies cut in half (not parseable).")
     wrong_rate: float = Field(0.02, ge=0, le=1, description="Share of generated examples given a wrong answer.")
     seed: int = Field(0, description="Seed of the scripted teacher's choices (with each request's own seed).")
+    task: TaskSpec | None = Field(
+        None, description="The generated world whose generator and solver play the teacher (default: the run's task).")
 
 
 class ScriptedBackend(OpenAIBackend):
@@ -35,7 +41,7 @@ class ScriptedBackend(OpenAIBackend):
 
     Config = ScriptedBackendConfig
 
-    def __init__(self, config: ScriptedBackendConfig, task: GeneratedTask) -> None:
+    def __init__(self, config: ScriptedBackendConfig, task: GeneratedTask | None) -> None:
         if config.base_url is not None:
             raise ConfigError(f"agent.teacher.base_url={config.base_url!r}: the scripted backend serves itself; "
                               "remove base_url, or use name: openai to reach a real server.")
@@ -51,14 +57,8 @@ class ScriptedBackend(OpenAIBackend):
             raise
 
     @classmethod
-    def from_config(cls, config: Any, task: Task) -> ScriptedBackend:
-        if not isinstance(task, GeneratedTask):
-            raise ConfigError(
-                f"agent.teacher.name='scripted' needs a generated task (one that can generate and solve its own "
-                f"problems, such as 'arith'); task {getattr(task, 'name', type(task).__name__)!r} is not one. "
-                "Use a generated task, or a real teacher (name: openai or vllm)."
-            )
-        return cls(config, task)
+    def from_config(cls, config: Any) -> ScriptedBackend:
+        return cls(config, world(config.task))
 
     def identity(self) -> dict[str, Any]:
         """The brain's settings and version, not the server's port (a new one each run): re-runs hit
@@ -70,3 +70,18 @@ class ScriptedBackend(OpenAIBackend):
             super().close()
         finally:
             self.server.stop()
+
+
+def world(spec: TaskSpec | None) -> GeneratedTask | None:
+    """The generated task a spec names, built with its options; None for None."""
+    if spec is None:
+        return None
+    task_cls = registry.tasks.get(spec.name)
+    if not (isinstance(task_cls, type) and issubclass(task_cls, GeneratedTask)):
+        raise ConfigError(
+            f"agent.teacher.name='scripted' needs a generated task (one that can generate and solve its own "
+            f"problems, such as 'arith'); task {spec.name!r} is not one. "
+            "Use a generated task, or a real teacher (name: openai or vllm)."
+        )
+    options = component_options(spec, task_cls, path="agent.teacher.task")
+    return task_cls(options) if options is not None else task_cls()

@@ -54,12 +54,17 @@ _DRAWS_PER_EXAMPLE = 20
 BRAIN_VERSION = 4
 
 TEXT_REPLY = "I am the scripted teacher: ask me for a skill allocation, training examples or an answer."
+#: Kinds of request that need the world's generator or solver.
+WORLD_KINDS = frozenset({"training_examples", "answer", "planned_examples"})
+NO_WORLD_REPLY = ("I am the scripted teacher without a world: I cannot write examples or answers. "
+                  "Give me one with agent.teacher.task (a generated task such as arith).")
 
 
 class ScriptedTeacher:
-    """Competent, slightly imperfect replies for ``task`` (a world that can generate and solve)."""
+    """Competent, slightly imperfect replies for ``task`` (a world that can generate and solve; without
+    one it still answers what needs no world: allocations, plans, skill-tree actions, skill discovery)."""
 
-    def __init__(self, task: GeneratedTask, *, malformed_rate: float = 0.05, wrong_rate: float = 0.02,
+    def __init__(self, task: GeneratedTask | None, *, malformed_rate: float = 0.05, wrong_rate: float = 0.02,
                  seed: int = 0) -> None:
         self.task = task
         self.malformed_rate = malformed_rate
@@ -103,6 +108,8 @@ class ScriptedTeacher:
         kind = self.kind_of(body)
         prompt = self.prompt_of(body)
         request_seed = body.get("seed")
+        if self.task is None and kind in WORLD_KINDS:
+            return NO_WORLD_REPLY
         if kind == "skill_allocation":
             payload: dict[str, Any] = self._allocation(prompt)
         elif kind == "training_examples":

@@ -82,7 +82,7 @@ def _from_file(examples: Sequence[TaskExample], config: SkillDiscoveryConfig) ->
 
 
 def discover_skills_with(examples: Sequence[TaskExample], config: SkillDiscoveryConfig, teacher: BackendSpec | None,
-                         task: Any, path: str = "task.skills_teacher") -> SkillMapping:
+                         path: str = "task.skills_teacher") -> SkillMapping:
     """``discover_skills`` for a task's config: for the ``llm`` source the ``teacher`` backend spec is built
     (through the registry, as ``agent.teacher`` is), used and closed; ``path`` names it in errors."""
     if config.source != "llm":
@@ -94,7 +94,7 @@ def discover_skills_with(examples: Sequence[TaskExample], config: SkillDiscovery
     from teachenv.core.config import component_options
 
     backend_cls: type[TextBackend] = registry.backends.get(teacher.name)
-    backend = backend_cls.from_config(component_options(teacher, backend_cls, path=path), task)
+    backend = backend_cls.from_config(component_options(teacher, backend_cls, path=path))
     try:
         return discover_skills(examples, config, backend=backend)
     finally:
@@ -102,7 +102,7 @@ def discover_skills_with(examples: Sequence[TaskExample], config: SkillDiscovery
 
 
 def with_discovered_skills(splits: dict[str, list[TaskExample]], config: SkillDiscoveryConfig | None,
-                           teacher: BackendSpec | None, task: Any) -> dict[str, list[TaskExample]]:
+                           teacher: BackendSpec | None) -> dict[str, list[TaskExample]]:
     """``splits`` (name → examples) with every example's skill discovered in one discovery over all of
     them (so they share its categories); unchanged when ``config`` is None or its source is metadata."""
     if config is None or config.source == "metadata":
@@ -110,5 +110,5 @@ def with_discovered_skills(splits: dict[str, list[TaskExample]], config: SkillDi
     from teachenv.skills.mapping import apply_mapping
 
     everything = [e for examples in splits.values() for e in examples]
-    mapping = discover_skills_with(everything, config, teacher, task)
+    mapping = discover_skills_with(everything, config, teacher)
     return {name: apply_mapping(examples, mapping) for name, examples in splits.items()}

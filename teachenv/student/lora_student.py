@@ -32,7 +32,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from teachenv.core import faults
 from teachenv.core.config import StudentConfig, TinyStudentRecipe, TinyVLMRecipe
 from teachenv.core.errors import ConfigError
 from teachenv.core.records import EvalReport, GradedPrediction, TaskExample, TrainingExample, TrainMetrics
@@ -67,6 +66,8 @@ class LoRAStudent(Student):
         self._splits: dict[str, list[TaskExample]] = {}
         self._adapter_version = 0  # bumped by every train; never reused, so vLLM never serves a stale adapter
         self._vllm: StudentVLLMEval | None = None  # built by the first evaluate with eval.backend=vllm
+        #: transformers ``TrainerCallback``s added to every round's trainer (the caller's hook into training).
+        self.trainer_callbacks: list[Any] = []
 
     @property
     def model(self) -> PreTrainedModel | PeftModel:
@@ -258,8 +259,8 @@ class LoRAStudent(Student):
             trainer = SFTTrainer(model=self.adapter, args=args, train_dataset=dataset,
                                  processing_class=self.tokenizer)
             trainer.remove_callback(PrinterCallback)  # it prints the final metrics dict to stdout
-            if faults.armed("train-step"):
-                trainer.add_callback(_crash_point_callback())
+            for callback in self.trainer_callbacks:
+                trainer.add_callback(callback)
             # accelerate's free_memory() runs a full gc.collect() as training starts: ~0.5 s with torch and
             # transformers loaded, half of a plumbing round. A fresh trainer has nothing to free, so the
             # long-lived objects are frozen (skipped by the collector) for the duration, then released.
@@ -273,17 +274,6 @@ class LoRAStudent(Student):
             vars(self.base).pop("forward", None)
         self.adapter.eval()
         return output.global_step, output.training_loss
-
-
-def _crash_point_callback() -> Any:
-    """A trainer callback that lets ``faults`` kill the run after a chosen optimizer step (tests only)."""
-    from transformers import TrainerCallback
-
-    class CrashPoint(TrainerCallback):
-        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            faults.reached("train-step", step=state.global_step)
-
-    return CrashPoint()
 
 
 def load_base(config: StudentConfig, task: Task, *,

@@ -93,12 +93,6 @@ def load_tiny(path: Path) -> tuple[LlamaForCausalLM, PreTrainedTokenizerFast]:
     return model, tokenizer
 
 
-def read_report(recipe: TinyStudentRecipe, task: GeneratedTask) -> dict[str, Any] | None:
-    """The cached build's ``report.json`` (val accuracy per skill, seconds), or None if not built."""
-    report = tiny_student_path(recipe, task) / "report.json"
-    return json.loads(report.read_text()) if report.is_file() else None
-
-
 def _build_into(path: Path, recipe: TinyStudentRecipe, task: GeneratedTask, *, progress: bool) -> None:
     def write(staging: Path) -> None:
         model, tokenizer = build_tiny_model(recipe)
@@ -239,33 +233,46 @@ def pretrain(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, recipe
              task: GeneratedTask, *, progress: bool = False) -> float:
     """Train ``model`` in place for exactly ``recipe.pretrain_steps`` steps; return the seconds taken."""
     import numpy as np
+
+    start = time.perf_counter()
+    input_ids, labels, lengths = pretraining_corpus(recipe, task, tokenizer, np.random.default_rng(recipe.seed))
+    log.info("pretraining corpus of %d examples built in %.1f s", len(input_ids), time.perf_counter() - start)
+
+    def loss_at(step: int) -> Any:
+        rows = slice(step * recipe.batch_size, (step + 1) * recipe.batch_size)
+        width = int(lengths[rows].max())  # trim the batch to its longest sequence
+        ids = input_ids[rows, :width]
+        return model(input_ids=ids, attention_mask=(ids != tokenizer.pad_token_id).long(),
+                     labels=labels[rows, :width]).loss
+
+    run_pretraining(model, recipe, loss_at, progress=progress, description="pretraining tiny student", log_every=200)
+    return time.perf_counter() - start
+
+
+def run_pretraining(model: Any, recipe: PretrainingRecipe, loss_at: Callable[[int], Any], *,
+                    progress: bool, description: str, log_every: int) -> None:
+    """The training loop both tiny students are pretrained with: ``recipe.pretrain_steps`` steps of AdamW
+    on ``loss_at(step)`` (the loss of step ``step``'s batch), a cosine schedule after warm-up, gradients
+    clipped; under torch RNG seeded by ``recipe.seed`` (the caller's is restored afterwards)."""
     import torch
     from transformers import get_cosine_schedule_with_warmup
 
-    start = time.perf_counter()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(recipe.seed)
-        input_ids, labels, lengths = pretraining_corpus(recipe, task, tokenizer, np.random.default_rng(recipe.seed))
-        log.info("pretraining corpus of %d examples built in %.1f s", len(input_ids), time.perf_counter() - start)
         optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, betas=ADAM_BETAS,
                                       weight_decay=WEIGHT_DECAY)
         scheduler = get_cosine_schedule_with_warmup(optimizer, recipe.warmup_steps, recipe.pretrain_steps)
         model.train()
-        for step in progress_steps(range(recipe.pretrain_steps), progress, "pretraining tiny student"):
-            rows = slice(step * recipe.batch_size, (step + 1) * recipe.batch_size)
-            width = int(lengths[rows].max())  # trim the batch to its longest sequence
-            ids = input_ids[rows, :width]
-            loss = model(input_ids=ids, attention_mask=(ids != tokenizer.pad_token_id).long(),
-                         labels=labels[rows, :width]).loss
+        for step in progress_steps(range(recipe.pretrain_steps), progress, description):
+            loss = loss_at(step)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            if progress and (step + 1) % 200 == 0:
-                log.info("pretraining step %d/%d: loss %.4f", step + 1, recipe.pretrain_steps, loss.item())
+            if progress and (step + 1) % log_every == 0:
+                log.info("%s: step %d/%d, loss %.4f", description, step + 1, recipe.pretrain_steps, loss.item())
         model.eval()
-    return time.perf_counter() - start
 
 
 def validation_accuracy(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, task: Task) -> dict[str, float]:

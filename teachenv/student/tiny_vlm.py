@@ -30,10 +30,9 @@ from typing import TYPE_CHECKING, Any
 from teachenv.core.config import TinyVLMRecipe
 from teachenv.core.errors import ConfigError
 from teachenv.student.tiny_model import (
-    build_atomically, cached_student_path, skill_probabilities, write_build_record, ADAM_BETAS, MAX_GRAD_NORM,
-    WEIGHT_DECAY,
+    build_atomically, cached_student_path, run_pretraining, skill_probabilities, write_build_record,
 )
-from teachenv.student.progress import no_loading_bars, progress_steps
+from teachenv.student.progress import no_loading_bars
 from teachenv.student.word_tokenizer import IMAGE, build_word_tokenizer
 
 if TYPE_CHECKING:
@@ -167,32 +166,20 @@ def pretrain_vlm(model: Any, processor: Any, recipe: TinyVLMRecipe, task: Genera
                  progress: bool = False) -> float:
     """Train ``model`` in place for ``recipe.pretrain_steps`` steps of fresh data; return the seconds."""
     import numpy as np
-    import torch
-    from transformers import get_cosine_schedule_with_warmup
     from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
 
     start = time.perf_counter()
     probabilities = skill_probabilities(recipe, task)
     collate = DataCollatorForVisionLanguageModeling(processor=processor, completion_only_loss=True)
     rng = np.random.default_rng(recipe.seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(recipe.seed)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, betas=ADAM_BETAS,
-                                      weight_decay=WEIGHT_DECAY)
-        scheduler = get_cosine_schedule_with_warmup(optimizer, recipe.warmup_steps, recipe.pretrain_steps)
-        model.train()
-        for step in progress_steps(range(recipe.pretrain_steps), progress, "pretraining tiny vision student"):
-            batch = collate(training_rows(_batch(task, probabilities, recipe.batch_size, rng), task, processor))
-            batch.pop("completion_mask", None)
-            loss = model(**batch).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            if progress and (step + 1) % 100 == 0:
-                log.info("vision pretraining step %d/%d: loss %.4f", step + 1, recipe.pretrain_steps, loss.item())
-        model.eval()
+
+    def loss_at(step: int) -> Any:
+        batch = collate(training_rows(_batch(task, probabilities, recipe.batch_size, rng), task, processor))
+        batch.pop("completion_mask", None)
+        return model(**batch).loss
+
+    run_pretraining(model, recipe, loss_at, progress=progress, description="pretraining tiny vision student",
+                    log_every=100)
     return time.perf_counter() - start
 
 

@@ -47,7 +47,7 @@ class CannedBackend(TextBackend):
 
 def scripted(**options) -> ScriptedBackend:
     config = {"malformed_rate": 0.0, "wrong_rate": 0.0, "backoff_seconds": 0.01, **options}
-    return ScriptedBackend.from_config(ScriptedBackend.Config(**config), TASK)
+    return ScriptedBackend(ScriptedBackend.Config(**config), TASK)
 
 
 def state(**accuracy) -> EnvState:
@@ -209,7 +209,7 @@ def test_the_llm_engine_writes_scene_specifications_that_teachenv_renders_and_ch
     from teachenv.tasks.vqa.shapes import ShapesConfig, ShapesTask
 
     shapes = ShapesTask(ShapesConfig(val_per_skill=2, test_per_skill=2))
-    backend = ScriptedBackend.from_config(
+    backend = ScriptedBackend(
         ScriptedBackend.Config(malformed_rate=0.0, wrong_rate=0.3, backoff_seconds=0.01), shapes)
     try:
         engine = LLMDataEngine(shapes, CostLedger(), LLMEngineConfig(examples_per_call=10, agreement_samples=2),

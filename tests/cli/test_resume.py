@@ -2,7 +2,7 @@
 
 The LLM policy and the LLM data engine talk to a scripted teacher server running in this test
 process, so the server sees every call of every attempt: resuming pays for none twice. Crashes come
-from ``TEACHENV_CRASH_AT`` (deterministic points, see ``teachenv.core.faults``); each attempt of the
+from ``TEACHENV_CRASH_AT`` (deterministic points, see ``teachenv.cli.crash_points``); each attempt of the
 interrupted run dies at a different point of a different round, the last one is resumed to the end.
 """
 

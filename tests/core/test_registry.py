@@ -164,3 +164,19 @@ def test_module_registries_hold_the_builtin_components():
     assert "procedural" in registry_module.engines.names()
     assert "transformers" in registry_module.backends.names()
     assert registry_module.tasks.get("arith").__name__ == "ArithTask"
+
+
+@pytest.mark.parametrize("reg", [registry_module.tasks, registry_module.policies, registry_module.engines,
+                                 registry_module.backends], ids=lambda r: r.kind)
+def test_every_registered_class_is_of_its_interface_and_named_by_its_id(reg):
+    for name in reg.names():
+        cls = reg.get(name)  # the base check runs here
+        assert getattr(cls, "name", name) == name, f"{cls.__name__}.name is {cls.name!r}, registered as {name!r}"
+
+
+def test_an_entry_that_is_not_a_subclass_of_the_interface_is_refused(no_entry_points):
+    reg = Registry("task", "teachenv.test-none", base="teachenv.tasks.base:Task")
+    reg.register("not-a-task", "math:sqrt")
+    with pytest.raises(TeachEnvError, match="'not-a-task' is registered to 'math:sqrt', which is not a subclass of "
+                                             "teachenv.tasks.base:Task; register a subclass of Task"):
+        reg.get("not-a-task")

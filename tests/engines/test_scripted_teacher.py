@@ -126,7 +126,9 @@ def test_server_lists_its_model_and_answers_unknown_paths_with_404():
 
 
 def test_scripted_backend_runs_the_llm_path_offline():
-    backend = ScriptedBackend.from_config(ScriptedBackend.Config(malformed_rate=0.0, wrong_rate=0.0), TASK)
+    # Built from its options alone, as agent.teacher: the world it plays is a task spec.
+    backend = ScriptedBackend.from_config(ScriptedBackend.Config(malformed_rate=0.0, wrong_rate=0.0,
+                                                                 task={"name": "arith"}))
     try:
         results = backend.generate([
             GenerationRequest(prompt=_examples_prompt("max", 4), json_schema={"type": "object"},
@@ -148,9 +150,19 @@ def test_scripted_backend_runs_the_llm_path_offline():
 
 def test_scripted_backend_needs_a_generated_task():
     with pytest.raises(ConfigError, match="generated task"):
-        ScriptedBackend.from_config(ScriptedBackend.Config(), object())
+        ScriptedBackend.from_config(ScriptedBackend.Config(task={"name": "humaneval"}))
 
 
 def test_scripted_backend_rejects_a_base_url():
     with pytest.raises(ConfigError, match="base_url"):
-        ScriptedBackend.from_config(ScriptedBackend.Config(base_url="http://localhost:1/v1"), TASK)
+        ScriptedBackend(ScriptedBackend.Config(base_url="http://localhost:1/v1"), TASK)
+
+
+def test_without_a_world_the_scripted_teacher_answers_what_needs_none_and_says_what_it_lacks():
+    brain = ScriptedTeacher(None, malformed_rate=0.0)
+    body = {"messages": [{"role": "user", "content": "Question: 58+31="}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "answer", "schema": {}}}}
+    assert "agent.teacher.task" in brain.reply(body)
+    body["response_format"]["json_schema"]["name"] = "skill_allocation"
+    body["messages"][0]["content"] = "Round 1 of 3; up to 10 examples per round.\n| add | 0.2 | 0 |\n| sub | 0.9 | 0 |"
+    assert sum(json.loads(brain.reply(body))["allocation"].values()) == 10

@@ -9,7 +9,6 @@ from teachenv.core.errors import ConfigError
 from teachenv.engines.base import GenerationRequest
 from teachenv.engines.transformers_backend import TransformersBackend, TransformersBackendConfig
 from teachenv.student.tiny_model import build_tiny_model
-from teachenv.tasks.arith.task import ArithTask
 
 PLUMBING = TinyStudentRecipe(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, pretrain_steps=0)
 REQUEST = GenerationRequest(prompt="12+3=", system="Answer.", max_new_tokens=3)
@@ -25,7 +24,7 @@ def model_dir(tmp_path_factory):
 
 
 def from_config(model_dir, **options) -> TransformersBackend:
-    return TransformersBackend.from_config(TransformersBackend.Config(model=str(model_dir), **options), ArithTask())
+    return TransformersBackend.from_config(TransformersBackend.Config(model=str(model_dir), **options))
 
 
 def test_config_defaults_and_unknown_keys():

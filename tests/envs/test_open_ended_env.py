@@ -13,16 +13,20 @@ from teachenv.core.plan import ANY_SKILL, Plan
 from teachenv.core.records import SkillRequest
 from teachenv.envs.defaults import PLUMBING_DEFAULTS
 from teachenv.envs.open_ended import OpenEndedState
+from memory_student import make_env
 from teachenv.envs.teaching_env import INFO_ROUND, INFO_STATE
 
 
-def make(*overrides: str):
+def make(*overrides: str, real_student: bool = False):
+    """The environment with an in-memory student (or the real plumbing one, where the test is about its answers)."""
     config = apply_overrides(PLUMBING_DEFAULTS, ["env.id=teachenv/OpenEnded-v0", *overrides])
-    return gymnasium.make("teachenv/OpenEnded-v0", config=config).unwrapped
+    if real_student:
+        return gymnasium.make("teachenv/OpenEnded-v0", config=config).unwrapped
+    return make_env("teachenv/OpenEnded-v0", config)
 
 
 def test_the_observation_is_a_sample_of_real_validation_errors():
-    env = make("env.errors_shown=6")
+    env = make("env.errors_shown=6", real_student=True)
     obs, info = env.reset(seed=1)
     state: OpenEndedState = info[INFO_STATE]
     val = {e.prompt: e for e in env.task.load("val")}

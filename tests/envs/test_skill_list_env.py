@@ -12,14 +12,24 @@ from teachenv.core.errors import EnvStateError, InvalidActionError
 from teachenv.core.records import DataGenerationAction, SkillRequest, TaskExample, TrainingExample
 from teachenv.envs.defaults import PLUMBING_DEFAULTS
 from teachenv.envs.registration import ENV_IDS
+from memory_student import make_env
 from teachenv.envs.teaching_env import INFO_ROUND, INFO_STATE, INFO_TEST_ACCURACY, INFO_TRUNCATED_BY
 
 
-def make(**overrides):
+def config_with(**overrides):
     from teachenv.core.config import apply_overrides
 
-    config = apply_overrides(PLUMBING_DEFAULTS, [f"{k}={v}" for k, v in overrides.items()])
-    return gymnasium.make("teachenv/SkillList-v0", config=config).unwrapped
+    return apply_overrides(PLUMBING_DEFAULTS, [f"{k}={v}" for k, v in overrides.items()])
+
+
+def make(**overrides):
+    """The environment's own logic, with an in-memory student (its accuracies are known in advance)."""
+    return make_env("teachenv/SkillList-v0", config_with(**overrides))
+
+
+def make_real(**overrides):
+    """With the real (plumbing) student, for what is a claim about the student."""
+    return gymnasium.make("teachenv/SkillList-v0", config=config_with(**overrides)).unwrapped
 
 
 @pytest.mark.parametrize("env_id", sorted(ENV_IDS))
@@ -30,16 +40,15 @@ def test_every_registered_id_passes_check_env(env_id):
 
 
 def test_reward_is_change_in_mean_val_accuracy():
-    env = make(**{"student.train.max_steps": 8, "student.train.learning_rate": 0.05})
+    # The in-memory student knows `add` from the start and learns a skill from one example of it.
+    env = make_env("teachenv/SkillList-v0", config_with(), knows=["add"])
     _, info = env.reset(seed=3)
-    previous = info[INFO_ROUND].val
-    for _ in range(2):
-        _, reward, _, _, info = env.step(np.full(5, 4, dtype=np.int64))
-        result = info[INFO_ROUND]
-        assert reward == pytest.approx(result.val.accuracy - previous.accuracy)
-        for skill, delta in result.reward_by_skill.items():
-            assert delta == pytest.approx(result.val.accuracy_by_skill[skill] - previous.accuracy_by_skill[skill])
-        previous = result.val
+    assert info[INFO_ROUND].val.accuracy == pytest.approx(0.2)
+    _, reward, _, _, info = env.step(np.array([0, 0, 4, 0, 0]))  # sub: 0 → 1 of five skills
+    assert reward == pytest.approx(0.2)
+    assert info[INFO_ROUND].reward_by_skill == {"add": 0.0, "add-carry": 0.0, "sub": 1.0, "mul": 0.0, "max": 0.0}
+    _, reward, _, _, info = env.step(np.array([4, 4, 4, 0, 0]))  # add-carry learnt; add and sub already known
+    assert reward == pytest.approx(0.2) and info[INFO_ROUND].val.accuracy == pytest.approx(0.6)
 
 
 @pytest.mark.parametrize("bad", [
@@ -138,7 +147,7 @@ def test_step_before_reset_is_an_error():
 
 
 def test_reset_restores_the_starting_student():
-    env = make(**{"student.train.max_steps": 10, "student.train.learning_rate": 0.05})
+    env = make_real(**{"student.train.max_steps": 10, "student.train.learning_rate": 0.05})
     obs_a, info_a = env.reset(seed=1)
     for _ in range(2):
         env.step(np.full(5, 4, dtype=np.int64))
@@ -157,7 +166,7 @@ def test_render_ansi_shows_the_state():
 
 def test_examples_an_engine_adds_beyond_its_requests_are_rejected_as_over_budget(monkeypatch):
     from teachenv.core import registry
-    from teachenv.engines.procedural import ProceduralEngine
+    from teachenv.agents.procedural_engine import ProceduralEngine
 
     class OvereagerEngine(ProceduralEngine):
         name = "overeager"

@@ -12,6 +12,7 @@ from teachenv.core.config import apply_overrides
 from teachenv.core.errors import InvalidActionError
 from teachenv.envs.defaults import PLUMBING_DEFAULTS
 from teachenv.envs.skill_tree_state import SkillDecision, SkillTreeAction, SkillTreeState
+from memory_student import make_env
 from teachenv.envs.teaching_env import INFO_ROUND, INFO_STATE
 
 SKILLS = ("add", "add-carry", "sub", "mul", "max")
@@ -19,7 +20,7 @@ SKILLS = ("add", "add-carry", "sub", "mul", "max")
 
 def make(*overrides: str):
     config = apply_overrides(PLUMBING_DEFAULTS, ["env.id=teachenv/SkillTree-v0", *overrides])
-    return gymnasium.make("teachenv/SkillTree-v0", config=config).unwrapped
+    return make_env("teachenv/SkillTree-v0", config)
 
 
 def action(explore=(0,) * 5, allocation=None, m=4):
@@ -81,12 +82,15 @@ def test_exploit_changes_allocations_and_the_tree_persists():
 
 
 def test_the_reward_is_the_mean_of_the_per_skill_changes():
-    env = make("student.train.max_steps=8", "student.train.learning_rate=0.05")
+    # The in-memory student learns a skill from one example: here sub and mul, 2 of 5 skills.
+    env = make()
     env.reset(seed=3)
-    _, reward, _, _, info = env.step(action(explore=(1,) * 5, allocation=np.full((5, 4), 4)))
+    allocation = np.zeros((5, 4), dtype=np.int64)
+    allocation[2, 0] = allocation[3, 0] = 4
+    _, reward, _, _, info = env.step(action(explore=(0, 0, 1, 1, 0), allocation=allocation))
     per_skill = info[INFO_ROUND].reward_by_skill
-    assert set(per_skill) == set(SKILLS)
-    assert reward == pytest.approx(sum(per_skill.values()) / 5)
+    assert per_skill == {"add": 0.0, "add-carry": 0.0, "sub": 1.0, "mul": 1.0, "max": 0.0}
+    assert reward == pytest.approx(sum(per_skill.values()) / 5) == pytest.approx(0.4)
 
 
 @pytest.mark.parametrize("bad, message", [

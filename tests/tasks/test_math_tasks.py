@@ -187,7 +187,13 @@ def test_math_skills_by_level_and_a_math500_test_source(math_dir):
 def test_the_gpu_recipes_validate_on_cpu(config_file):
     from pathlib import Path
 
-    validate_config(yaml.safe_load((Path(__file__).resolve().parents[2] / config_file).read_text()))
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / config_file).read_text())
+    config = validate_config(raw)
+    # The task's own options were checked and kept (a typo there would be an error), defaults filled in.
+    assert config.task.name == raw["task"]["name"] and config.task.options["source"] == raw["task"]["source"]
+    assert "val_size" in config.task.options
+    assert config.student.model == raw["student"]["model"] and config.student.device == "cuda"
+    assert config.student.eval.backend == "vllm" and config.agent.teacher.name == "vllm"
 
 
 @pytest.mark.parametrize("prompt_style", ["plain", "chat"])

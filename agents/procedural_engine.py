@@ -16,7 +16,8 @@ from teachenv.core.errors import ConfigError, InvalidActionError
 from teachenv.core.ledger import CostLedger
 from teachenv.core.plan import PlanError
 from teachenv.core.records import DataGenerationAction, SkillRequest, TrainingExample
-from teachenv.engines.base import DataEngine, EngineOutput, TextBackend
+from teachenv.engines.base import TextBackend
+from teachenv.envs.data_engine import DataEngine, EngineOutput
 from teachenv.tasks.base import GeneratedTask, Task
 
 
