@@ -180,8 +180,8 @@ def load_suite(path: str | Path) -> Suite:
     try:
         config = SuiteConfig.model_validate(data)
     except ValidationError as exc:
-        details = format_validation_error(exc).partition("\n")[2]
-        raise ConfigError(f"Invalid suite file {str(path)!r}:\n{details}") from None
+        details = format_validation_error(exc).removeprefix("Invalid config: ")
+        raise ConfigError(f"Invalid suite file {str(path)!r}: {details}") from None
     suite = Suite(path, config)
     if not suite.base_path.is_file():
         raise ConfigError(f"Suite file {str(path)!r}: base {config.base!r} does not exist (looked for "
