@@ -30,10 +30,10 @@ def env_config(config: RunConfig | dict[str, Any] | str | Path | None, *, world:
             raise ConfigError("plumbing=True picks the untrained plumbing config, and a config was given too: "
                               "pass one of them (or set student.model: plumbing in the config).")
         return as_run_config(config)
-    if world not in ("arith", "shapes"):
-        raise ConfigError(f"world={world!r} is not an offline world with a default config; use 'arith' or "
+    if world not in registry.tasks:
+        raise ConfigError(f"world={world!r} is not a registered task; use an offline world such as 'arith' or "
                           "'shapes', or pass a config.")
-    return default_config(world, plumbing=plumbing)  # type: ignore[arg-type]
+    return default_config(world, plumbing=plumbing)
 
 
 def as_run_config(config: RunConfig | dict[str, Any] | str | Path) -> RunConfig:

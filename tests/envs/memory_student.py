@@ -62,7 +62,7 @@ def make_env(env_id: str, config: dict | None = None, *, knows: Iterable[str] = 
     from teachenv.envs.build import as_run_config, build_task
     from teachenv.envs.defaults import plumbing_config
 
-    run_config = as_run_config(config, default=plumbing_config())
+    run_config = as_run_config(config) if config is not None else plumbing_config()
     task = build_task(run_config)
     return gymnasium.make(env_id, config=run_config, task=task, student=MemoryStudent(task, knows),
                           **kwargs).unwrapped
