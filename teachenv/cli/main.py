@@ -132,6 +132,12 @@ def list_() -> None:
     out.print(table)
 
 
+# Commands in their own modules (each imports its heavy parts only when it runs).
+from teachenv.cli.serve import serve  # noqa: E402
+
+app.command()(serve)
+
+
 def main() -> None:
     app()
 
