@@ -70,11 +70,19 @@ class RemoteTeachingEnv:
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
-    @staticmethod
-    def _call(method, *args: Any, **kwargs: Any) -> StepResult[TeachObservation]:
+    def _call(self, method, *args: Any, **kwargs: Any) -> StepResult[TeachObservation]:
+        from websockets.exceptions import ConnectionClosed
+
+        busy = (f"The server at {self.url} turned this session away: a teachenv server holds one session at a time "
+                "(a round trains its one student). Close the other client, or serve another environment on another port.")
         try:
             return method(*args, **kwargs)
+        except ConnectionClosed as exc:  # the server may close before its CAPACITY_REACHED reply is read
+            raise ConnectionError(f"The server at {self.url} closed the session ({exc}). A teachenv server holds one "
+                                  "session at a time: another client may hold it (or the server stopped).") from None
         except RuntimeError as exc:  # OpenEnv reports every server-side error as "Server error: ..."
+            if "CAPACITY_REACHED" in str(exc):
+                raise ConnectionError(busy) from None
             typed = error_from_wire(str(exc))
             if typed is None:
                 raise

@@ -104,6 +104,9 @@ def test_bad_actions_over_the_wire_raise_the_same_typed_errors(server):
             env.step(np.asarray([99, 0, 0, 0, 0], dtype=np.int64))
         with pytest.raises(InvalidActionError):
             env.step("a plan is not a skill-list action")
+        # One session per server: a second client is turned away while the first is connected.
+        with pytest.raises(ConnectionError, match="one session at a time"), connect(url) as second:
+            second.reset(seed=0)
     import teachenv  # noqa: F401
 
     local = gymnasium.make("teachenv/SkillList-v0")
