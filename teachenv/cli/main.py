@@ -133,9 +133,11 @@ def list_() -> None:
 
 
 # Commands in their own modules (each imports its heavy parts only when it runs).
+from teachenv.cli.models import app as models_app  # noqa: E402
 from teachenv.cli.serve import serve  # noqa: E402
 
 app.command()(serve)
+app.add_typer(models_app, name="models")
 
 
 def main() -> None:

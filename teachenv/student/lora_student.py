@@ -305,11 +305,14 @@ def load_base(config: StudentConfig, task: Task, *,
     else:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(config.model)
+        from teachenv.core.model_store import pretrained_source
+
+        source = pretrained_source(config.model)  # a Hub id, a local path, or a fetched model's name
+        tokenizer = AutoTokenizer.from_pretrained(**source)
         if tokenizer.pad_token is None:
             # Many causal LMs ship without a pad token; padded positions are masked, so eos serves.
             tokenizer.pad_token = tokenizer.eos_token
-        model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(**source, dtype=dtype)
     model = model.to(device=config.device, dtype=dtype)
     model.eval()
     return model, tokenizer
