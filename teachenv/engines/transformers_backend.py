@@ -88,14 +88,13 @@ class TransformersBackend(TextBackend):
 
         if dtype not in _DTYPES:
             raise ConfigError(f"dtype {dtype!r} is not supported; use one of {', '.join(_DTYPES)}.")
-        from teachenv.core.model_store import pretrained_source
+        from teachenv.core.model_store import load_pretrained  # a Hub id, a local path or a fetched model
 
-        source = pretrained_source(name_or_path)  # a Hub id, a local path, or a fetched model's name
-        tokenizer = AutoTokenizer.from_pretrained(**source)
+        tokenizer = load_pretrained(AutoTokenizer, name_or_path)
         if tokenizer.pad_token is None:
             # Many causal LMs ship without a pad token; left padding only needs *some* id under a zero mask.
             tokenizer.pad_token = tokenizer.eos_token
-        model = AutoModelForCausalLM.from_pretrained(**source, dtype=getattr(torch, dtype)).to(device)
+        model = load_pretrained(AutoModelForCausalLM, name_or_path, dtype=getattr(torch, dtype)).to(device)
         return cls(model, tokenizer, batch_size=batch_size, model_name=model_name or name_or_path,
                    prompt_format=prompt_format)
 

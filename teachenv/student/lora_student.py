@@ -305,14 +305,13 @@ def load_base(config: StudentConfig, task: Task, *,
     else:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from teachenv.core.model_store import pretrained_source
+        from teachenv.core.model_store import load_pretrained  # a Hub id, a local path or a fetched model
 
-        source = pretrained_source(config.model)  # a Hub id, a local path, or a fetched model's name
-        tokenizer = AutoTokenizer.from_pretrained(**source)
+        tokenizer = load_pretrained(AutoTokenizer, config.model)
         if tokenizer.pad_token is None:
             # Many causal LMs ship without a pad token; padded positions are masked, so eos serves.
             tokenizer.pad_token = tokenizer.eos_token
-        model = AutoModelForCausalLM.from_pretrained(**source, dtype=dtype)
+        model = load_pretrained(AutoModelForCausalLM, config.model, dtype=dtype)
     model = model.to(device=config.device, dtype=dtype)
     model.eval()
     return model, tokenizer
