@@ -69,6 +69,8 @@ def load_pretrained(loader: Any, model: str, **kwargs: Any) -> Any:
         # transformers has dequantised the GGUF into ordinary float tensors but still marks the model as
         # "quantized with GGUF", and its Trainer refuses to fine-tune such a model: forget the mark.
         loaded.hf_quantizer = None
+        if getattr(loaded, "is_quantized", False):  # an attribute, not the property, on some classes
+            loaded.is_quantized = False
         if hasattr(loaded.config, "quantization_config"):
             del loaded.config.quantization_config
     return loaded
