@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "vllm")
+HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "vllm", "ray", "openenv", "fastapi", "uvicorn")
 
 _IMPORT_PROBE = f"""
 import json, sys

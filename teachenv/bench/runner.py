@@ -1,11 +1,13 @@
 """Run a suite's episodes: skip finished ones, resume unfinished ones, record failures.
 
-Each episode is ``teachenv run`` in its own subprocess (``python -m teachenv.cli.main run
-<run dir>/bench-config.yaml --name <episode> --resume``: an unfinished run continues from its last
-finished round), with ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` set to the suite's threads per worker and
+Each episode is ``teachenv run`` in its own subprocess (``teachenv run <run dir>/bench-config.yaml
+--name <episode> --resume``: an unfinished run continues from its last finished round; started through
+``teachenv.bench.episode_process`` so that it dies with the worker that waits for it), with ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` set to the suite's threads per worker and
 its output appended to ``<run dir>/bench.log``. A bounded pool of ``workers`` threads manages the
 subprocesses; with ``ray.address`` set, each thread instead hands its episode to Ray, which runs
-the same command on a cluster node. A run directory is finished iff its ``summary.json`` exists.
+the same command on a cluster node; Ray retries a task whose worker died (``ray.retries``) and the
+retry resumes the run. A run directory is finished iff its ``summary.json`` exists, and one writer at a
+time holds it (``RunDirectory.writer_lock``).
 
 Every run directory gets ``bench.json`` (suite, agent, environment, seed: what the leaderboard
 reads). A failed attempt writes ``error.json`` (the output's last lines, the return code, the
@@ -23,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -124,10 +125,12 @@ def record(episode: Episode, attempt: Attempt) -> Result:
 
 
 def run_attempt(args: list[str], threads: int, log_path: str) -> Attempt:
-    """Run ``python -m teachenv.cli.main *args`` with its output appended to ``log_path``.
+    """Run ``teachenv *args`` in a child process with its output appended to ``log_path``.
 
     A plain function of plain values, so that a Ray worker can run it as it is."""
-    command = [sys.executable, "-m", "teachenv.cli.main", *args]
+    from teachenv.bench import episode_process
+
+    command = episode_process.command(args)
     # A wide console: rich would wrap a message at 80 columns in a log file, and the last line of the
     # output is what error.json and the summary table show.
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "COLUMNS": "240"}
@@ -150,19 +153,21 @@ def local_executor(threads: int) -> Callable[[list[str], Path], Attempt]:
     return lambda args, run_dir: run_attempt(args, threads, str(run_dir / LOG_FILE))
 
 
-def ray_executor(address: str, threads: int, gpus: float) -> Callable[[list[str], Path], Attempt]:
+def ray_executor(address: str, threads: int, gpus: float, retries: int) -> Callable[[list[str], Path], Attempt]:
     """Run attempts as Ray tasks on the cluster at ``address``.
 
     The run directories must be on storage every Ray node shares (the task writes bench.log, the run
     and its summary there, and this process reads them back), and teachenv must be installed on the
-    nodes. Each task reserves ``threads`` CPUs and ``gpus`` GPUs; Ray sets CUDA_VISIBLE_DEVICES."""
+    nodes. Each task reserves ``threads`` CPUs and ``gpus`` GPUs; Ray sets CUDA_VISIBLE_DEVICES. A task
+    whose worker dies is run again up to ``retries`` times (``teachenv run --resume``: it continues
+    from the last finished round); an episode that fails is not (Ray retries system failures only)."""
     try:
         import ray
     except ImportError:
         raise ConfigError(RAY_MISSING) from None
     if not ray.is_initialized():
-        ray.init(address=address)
-    remote = ray.remote(run_attempt).options(num_cpus=threads, num_gpus=gpus, max_retries=0)
+        ray.init(address=address, log_to_driver=False)
+    remote = ray.remote(run_attempt).options(num_cpus=threads, num_gpus=gpus, max_retries=retries)
 
     def execute(args: list[str], run_dir: Path) -> Attempt:
         try:
@@ -212,7 +217,7 @@ def run_suite(suite: Suite, episodes: list[Episode], *, workers: int, console: C
     """Run every unfinished episode, ``workers`` at a time; one Result per episode, in suite order."""
     threads = suite.config.threads(workers)
     ray_settings = suite.config.ray
-    execute = (ray_executor(ray_settings.address, threads, ray_settings.gpus_per_episode)
+    execute = (ray_executor(ray_settings.address, threads, ray_settings.gpus_per_episode, ray_settings.retries)
                if ray_settings.address else local_executor(threads))
     if suite.config.claims:
         write_registrations(suite.runs_dir, suite.config.name,

@@ -48,6 +48,8 @@ class RaySettings(StrictModel):
         "The suite's runs_dir must be on storage every Ray node shares."
     )
     gpus_per_episode: float = Field(0, ge=0, description="GPUs Ray reserves for each episode (GPU recipes: 1).")
+    retries: int = Field(1, ge=0, description="Times Ray runs an episode again whose worker died (a killed "
+                         "process, a lost node); the retry resumes it from its last finished round.")
 
 
 class SuiteConfig(StrictModel):

@@ -54,7 +54,16 @@ def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = F
     """Run the episode into ``run_dir``. With ``resume``, a run already there continues from its last
     finished round (see ``teachenv.envs.replay``; a finished run is returned as it is), and an empty
     directory starts afresh. ``trainer_callbacks`` (transformers ``TrainerCallback``s) join every
-    round's training."""
+    round's training. Holds the run directory's writer lock throughout: a second writer stops with a
+    ``RunDirectoryError`` naming this one."""
+    with run_dir.writer_lock():
+        return _run_episode(config, run_dir, overwrite=overwrite, resume=resume, on_phase=on_phase,
+                            on_round=on_round, progress=progress, trainer_callbacks=trainer_callbacks)
+
+
+def _run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool, resume: bool,
+                 on_phase: Callable[[str, int], None] | None, on_round: Callable[[RoundResult], None] | None,
+                 progress: bool, trainer_callbacks: Sequence[Any]) -> EpisodeOutcome:
     import gymnasium
 
     import teachenv  # noqa: F401  (registers the environment ids)

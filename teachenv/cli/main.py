@@ -141,6 +141,14 @@ def list_() -> None:
     out.print(table)
 
 
+# Commands in their own modules (each imports its heavy parts only when it runs).
+from teachenv.cli.models import app as models_app  # noqa: E402
+from teachenv.cli.serve import serve  # noqa: E402
+
+app.command()(serve)
+app.add_typer(models_app, name="models")
+
+
 def main() -> None:
     # Idle OpenMP threads sleep instead of spinning: with spinning, two runs sharing the cores (or a run
     # beside other work) wait on each other's busy threads and crawl, ~5-20x slower. Read once, when

@@ -12,6 +12,10 @@ Layout (documented in the README)::
 Every file is written to a temporary sibling and renamed into place, so a killed run never
 leaves a half-written file; ``episode.jsonl`` is rewritten whole each round for the same reason,
 and a round's row is written after all its files, so a round without a row is unfinished.
+One writer at a time: ``RunDirectory.writer_lock()`` holds an exclusive POSIX lock on
+``<run>/.writer.lock`` (released by the kernel when its process dies, however it dies), so a second
+process — a retried Ray task while the first attempt still runs, a second ``teachenv run`` — stops
+with an error naming the holder instead of mixing two episodes.
 This module knows file formats, not what a round means.
 """
 
@@ -20,8 +24,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +42,8 @@ def _current_umask() -> int:
 
 
 _UMASK = _current_umask()
+#: The file ``RunDirectory.writer_lock`` locks; it says who holds it.
+LOCK_FILE = ".writer.lock"
 
 
 def _to_jsonable(item: Any) -> Any:
@@ -89,6 +98,45 @@ class RunDirectory:
     def summary_path(self) -> Path:
         return self.root / "summary.json"
 
+    @property
+    def lock_path(self) -> Path:
+        return self.root / LOCK_FILE
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the run directory for this process while the block runs.
+
+        Raises ``RunDirectoryError`` naming the holder (pid, host, since when) if another process
+        holds it. The lock is ``fcntl.lockf`` (POSIX record locks, which NFS clients honour), so it
+        also keeps writers on different nodes of a cluster apart on shared storage."""
+        import fcntl
+
+        from teachenv.core.errors import RunDirectoryError
+
+        created = not self.root.exists()
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+        try:
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.pread(fd, 512, 0).decode(errors="replace").strip() or "another process"
+                raise RunDirectoryError(
+                    f"Run directory {str(self.root)!r} is in use by {holder}: two writers would mix two "
+                    "episodes. Wait for that run to finish (or stop it), then resume with --resume; or pick "
+                    "another --name."
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since "
+                          f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+            if created and [p.name for p in self.root.iterdir()] == [LOCK_FILE]:
+                # Nothing was written (a config error found while building): leave no run directory behind.
+                self.lock_path.unlink(missing_ok=True)
+                self.root.rmdir()
+
     def round_dir(self, round_index: int) -> Path:
         return self.root / "rounds" / str(round_index)
 
@@ -106,7 +154,11 @@ class RunDirectory:
         """Start a fresh run: refuse to mix with another run's files unless ``overwrite``."""
         self.refuse_existing(overwrite=overwrite)
         if overwrite and self.root.exists():
-            shutil.rmtree(self.root)
+            for entry in self.root.iterdir():  # all but the lock, which this process may hold
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                elif entry.name != LOCK_FILE:
+                    entry.unlink()
         self.root.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.config_path, config_yaml)
 

@@ -80,17 +80,20 @@ class TransformersBackend(TextBackend):
     def from_pretrained(cls, name_or_path: str, *, batch_size: int = 64, device: str = "cpu",
                         dtype: str = "float32", model_name: str | None = None,
                         prompt_format: PromptFormat = "raw") -> TransformersBackend:
-        """Load any causal LM (Hugging Face id or local path) and its tokenizer."""
+        """Load any causal LM (Hugging Face id, local path, or a name `teachenv models fetch` fetched) and its
+        tokenizer."""
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if dtype not in _DTYPES:
             raise ConfigError(f"dtype {dtype!r} is not supported; use one of {', '.join(_DTYPES)}.")
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+        from teachenv.core.model_store import load_pretrained  # a Hub id, a local path or a fetched model
+
+        tokenizer = load_pretrained(AutoTokenizer, name_or_path)
         if tokenizer.pad_token is None:
             # Many causal LMs ship without a pad token; left padding only needs *some* id under a zero mask.
             tokenizer.pad_token = tokenizer.eos_token
-        model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=getattr(torch, dtype)).to(device)
+        model = load_pretrained(AutoModelForCausalLM, name_or_path, dtype=getattr(torch, dtype)).to(device)
         return cls(model, tokenizer, batch_size=batch_size, model_name=model_name or name_or_path,
                    prompt_format=prompt_format)
 

@@ -295,11 +295,12 @@ def load_base(config: StudentConfig, task: Task, *,
     else:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from teachenv.core.model_store import load_pretrained  # a Hub id, a local path or a fetched model
         from teachenv.student.hub import model_load_error
 
         try:
-            tokenizer = AutoTokenizer.from_pretrained(config.model)
-            model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype)
+            tokenizer = load_pretrained(AutoTokenizer, config.model)
+            model = load_pretrained(AutoModelForCausalLM, config.model, dtype=dtype)
         except OSError as exc:  # transformers' error for a missing folder, an unknown id, no network
             raise model_load_error("student.model", config.model, exc) from None
         if tokenizer.pad_token is None:
