@@ -8,11 +8,12 @@ This module knows the *shape* of a run, not how any component works.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from teachenv.core.errors import ConfigError, TeachEnvError
 from teachenv.core.ledger import BudgetConfig, TokenPrice
@@ -80,10 +81,36 @@ class TrainConfig(StrictModel):
     )
     learning_rate: float = Field(2e-3, gt=0)
     batch_size: int = Field(32, ge=1)
-    max_steps: int = Field(600, ge=1, description="Optimizer steps per round (fixed, for determinism).")
+    max_steps: int | None = Field(
+        600, ge=1, description="Optimizer steps per round, whatever the amount of data (the default). Set it to "
+        "null to use `epochs` instead.",
+    )
+    epochs: float | None = Field(
+        None, gt=0, description="Epochs per round over the data the round trains on (the new examples in "
+        "continual mode, all examples so far in retrain mode): ceil(epochs * examples / batch_size) optimizer "
+        "steps, so a retrain round with 4x the data trains 4x the steps (DataEnvGym's cost comparison). Needs "
+        "max_steps: null.",
+    )
     warmup_steps: int = Field(0, ge=0)
     lr_scheduler: Literal["constant", "linear", "cosine"] = "constant"
     weight_decay: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_round_length(self) -> TrainConfig:
+        if self.epochs is not None and self.max_steps is not None:
+            raise ValueError(
+                f"student.train.epochs={self.epochs} and student.train.max_steps={self.max_steps} both set the "
+                "length of a round: set student.train.max_steps=null to train by epochs, or drop epochs."
+            )
+        if self.epochs is None and self.max_steps is None:
+            raise ValueError("student.train.max_steps is null and student.train.epochs is not set: set one of them.")
+        return self
+
+    def steps_for(self, examples: int) -> int:
+        """Optimizer steps of a round that trains on ``examples`` examples."""
+        if self.max_steps is not None:
+            return self.max_steps
+        return max(1, math.ceil(self.epochs * examples / self.batch_size))
 
 
 class VLLMStudentConfig(StrictModel):

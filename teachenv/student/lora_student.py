@@ -221,7 +221,7 @@ class LoRAStudent(Student):
             return get_peft_model(self.base, peft_config)
 
     def _run_trainer(self, rows: Sequence[TrainingExample], seed: int) -> tuple[int, float | None]:
-        """One SFT run of ``config.train.max_steps`` steps on the current adapter; (steps, mean loss)."""
+        """One SFT run on the current adapter (``config.train.steps_for`` the rows: max_steps or epochs); (steps, mean loss)."""
         import datasets
         from transformers import PrinterCallback
         from trl import SFTConfig, SFTTrainer
@@ -233,7 +233,7 @@ class LoRAStudent(Student):
         with tempfile.TemporaryDirectory(prefix="teachenv-sft-") as output_dir:
             args = SFTConfig(
                 output_dir=output_dir,
-                max_steps=train.max_steps,
+                max_steps=train.steps_for(len(rows)),
                 per_device_train_batch_size=train.batch_size,
                 learning_rate=train.learning_rate,
                 lr_scheduler_type=_SCHEDULERS[train.lr_scheduler],

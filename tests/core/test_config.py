@@ -249,3 +249,12 @@ def test_every_shipped_config_file_validates(path):
     config = load_config(path)
     assert isinstance(config, RunConfig)
     assert validate_config(yaml.safe_load(dump_config(config))) == config
+
+
+def test_epochs_and_max_steps_together_name_the_flag_to_change():
+    with pytest.raises(ConfigError) as info:
+        validate_config({"student": {"train": {"epochs": 3}}})
+    assert "student.train.max_steps=null" in str(info.value)
+    config = validate_config({"student": {"train": {"epochs": 3, "max_steps": None}}})
+    assert config.student.train.steps_for(100) == 10  # ceil(3 * 100 / 32)
+    assert validate_config({}).student.train.steps_for(100) == 600

@@ -195,3 +195,15 @@ def test_the_checkpointing_switch_follows_the_installed_transformers_spelling():
 
     assert _checkpointing_argument(Before520) == "gradient_checkpointing"
     assert _checkpointing_argument(From520) == "activation_checkpointing"
+
+
+def test_epochs_make_the_optimizer_steps_follow_the_data(task):
+    config = StudentConfig(model="plumbing", tiny=PLUMBING, train=TrainConfig(
+        mode="retrain", max_steps=None, epochs=1.5, batch_size=8, learning_rate=LR))
+    retrain = LoRAStudent(config, task)
+    assert retrain.train(examples(task, "sub", 16, seed=0), seed=0).steps == 3  # ceil(1.5 * 16 / 8)
+    assert retrain.train(examples(task, "add", 16, seed=1), seed=1).steps == 6  # all 32 examples so far
+    continual = LoRAStudent(config.model_copy(update={"train": config.train.model_copy(update={"mode": "continual"})}),
+                            task)
+    continual.train(examples(task, "sub", 16, seed=0), seed=0)
+    assert continual.train(examples(task, "add", 5, seed=1), seed=1).steps == 1  # the new 5: ceil(0.94)

@@ -1,0 +1,221 @@
+"""Where a round's time goes: one run that measures the whole round and prints JSON and a Markdown table.
+
+Five measurements, each against its naive or bare counterpart within this one run:
+
+1. **Anatomy**: a quickstart-like episode (``arith``, weakest-skill teacher, the tiny student's shape
+   untrained: timing does not depend on weight values) through ``teachenv run``; seconds per phase from
+   the run log's ``timings``, summed over the rounds, and "other" = process wall − phases.
+2. **Fixed per-process cost** by cause, each in a fresh subprocess (median of ``--repeats``):
+   ``python -c pass``, + ``import teachenv``, + torch and transformers, + the Llama model code,
+   + TRL / PEFT / datasets; against ``teachenv --help``.
+3. **Training**: ``LoRAStudent.train`` against a bare TRL ``SFTTrainer`` on the same rows, adapter and
+   settings (same steps; the final loss of both is reported: it should match).
+4. **Continual vs retrain** (epoch-faithful: ``student.train.epochs`` with ``max_steps: null``, so each
+   retrain round trains the same epochs over all data so far): cumulative training seconds and steps
+   over ``--rounds`` rounds.
+5. **Two concurrent runs against one alone**, through ``bench_concurrency.py``'s helpers on the
+   anatomy's recipe (one round, cold student build skipped: the untrained shape).
+
+    python benchmarks/bench_round.py --quick        # about 3-5 minutes on 2 loaded CPU cores
+    python benchmarks/bench_round.py --rounds 10    # the full sizes (quick-start round sizes)
+
+On a machine shared with other work, compare ratios within one run of this script, not seconds across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_concurrency import start as start_run  # noqa: E402  (reused: a `teachenv run` in its own home)
+from bench_concurrency import wait_all  # noqa: E402
+
+#: Fresh-process imports, each adding one cause to the one before.
+IMPORTS = {
+    "python": "pass",
+    "+ import teachenv": "import teachenv",
+    "+ torch, transformers": "import teachenv, torch, transformers",
+    "+ Llama model code": "import teachenv, torch, transformers; "
+                          "from transformers.models.llama import modeling_llama",
+    "+ TRL, PEFT, datasets": "import teachenv, torch, transformers; "
+                             "from transformers.models.llama import modeling_llama; import trl, peft, datasets",
+}
+
+
+def sizes(quick: bool) -> dict:
+    if quick:
+        return {"rounds": 2, "examples": 400, "steps": 40, "train_rows": 320, "train_steps": 20,
+                "cmp_examples": 96, "epochs": 1.0}
+    return {"rounds": 3, "examples": 2000, "steps": 600, "train_rows": 2000, "train_steps": 200,
+            "cmp_examples": 400, "epochs": 3.0}
+
+
+def recipe(size: dict, rounds: int) -> dict:
+    return {"name": "bench-round", "seed": 0, "task": {"name": "arith"},
+            "student": {"model": "plumbing", "train": {"max_steps": size["steps"]}},
+            "agent": {"policy": {"name": "weakest-skill", "focus": 2, "replay_share": 0.5},
+                      "engine": {"name": "procedural"}},
+            "env": {"id": "teachenv/SkillList-v0", "max_rounds": rounds, "examples_per_round": size["examples"]}}
+
+
+def anatomy(folder: Path, size: dict) -> dict:
+    config = folder / "anatomy.yaml"
+    config.write_text(yaml.safe_dump(recipe(size, size["rounds"])))
+    [wall] = wait_all([start_run(folder, config, "anatomy", "PASSIVE")])
+    [log] = folder.glob("**/anatomy/episode.jsonl")
+    phases: dict[str, float] = {}
+    for line in log.read_text().splitlines():
+        for phase, seconds in json.loads(line).get("timings", {}).items():
+            phases[phase] = phases.get(phase, 0.0) + seconds
+    return {"wall_s": wall, "phases_s": phases, "other_s": wall - sum(phases.values())}
+
+
+def fixed_cost(repeats: int) -> dict:
+    def median_seconds(argv: list[str]) -> float:
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    cumulative = {label: median_seconds([sys.executable, "-c", code]) for label, code in IMPORTS.items()}
+    labels = list(cumulative)
+    by_cause = {label: cumulative[label] - (cumulative[labels[i - 1]] if i else 0.0) for i, label in enumerate(labels)}
+    help_s = median_seconds([sys.executable, "-m", "teachenv.cli.main", "--help"])
+    return {"cumulative_s": cumulative, "by_cause_s": by_cause, "teachenv_help_s": help_s}
+
+
+def student(mode: str = "continual", **train: object):
+    from teachenv.core.config import StudentConfig, TrainConfig
+    from teachenv.student.lora_student import LoRAStudent
+    from teachenv.tasks.arith.task import ArithConfig, ArithTask
+
+    task = ArithTask(ArithConfig(val_per_skill=4, test_per_skill=4))
+    return LoRAStudent(StudentConfig(model="plumbing", train=TrainConfig(mode=mode, **train)), task), task
+
+
+def rows(task, n: int, seed: int) -> list:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    per_skill = math.ceil(n / len(task.skills))
+    return [ex for skill in task.skills for ex in task.generate(skill, per_skill, rng)][:n]
+
+
+def train_vs_trl(size: dict) -> dict:
+    from peft import get_peft_model  # noqa: F401  (imported before timing, as in a running episode)
+    from trl import SFTConfig, SFTTrainer
+
+    from teachenv.student.lora_student import _SCHEDULERS
+
+    ours, task = student(max_steps=size["train_steps"])
+    data = rows(task, size["train_rows"], seed=0)
+    ours.train(data[:32], seed=0)  # warm-up: the first train imports TRL / PEFT / datasets
+    ours, _ = student(max_steps=size["train_steps"])
+    started = time.perf_counter()
+    metrics = ours.train(data, seed=0)
+    ours_s = time.perf_counter() - started
+
+    bare, _ = student(max_steps=size["train_steps"])
+    train = bare.config.train
+    model = bare._new_adapter(0)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as output_dir:
+        args = SFTConfig(output_dir=output_dir, max_steps=train.max_steps, per_device_train_batch_size=train.batch_size,
+                         learning_rate=train.learning_rate, lr_scheduler_type=_SCHEDULERS[train.lr_scheduler],
+                         warmup_steps=train.warmup_steps, weight_decay=train.weight_decay, bf16=False, fp16=False,
+                         use_cpu=True, max_length=bare.base.config.max_position_embeddings, packing=False,
+                         completion_only_loss=True, seed=0, data_seed=0, report_to="none", save_strategy="no",
+                         logging_strategy="no", disable_tqdm=True, dataloader_num_workers=0,
+                         dataloader_pin_memory=False)
+        output = SFTTrainer(model=model, args=args, train_dataset=bare._train_dataset(data),
+                            processing_class=bare.tokenizer).train()
+    bare_s = time.perf_counter() - started
+    return {"rows": len(data), "steps": metrics.steps, "teachenv_s": ours_s, "trl_s": bare_s,
+            "ratio_trl_over_teachenv": bare_s / ours_s, "teachenv_loss": metrics.train_loss,
+            "trl_loss": output.training_loss}
+
+
+def continual_vs_retrain(size: dict, rounds: int) -> dict:
+    result = {}
+    for mode in ("continual", "retrain"):
+        learner, task = student(mode, max_steps=None, epochs=size["epochs"], batch_size=32)
+        seconds = steps = 0.0
+        for r in range(rounds):
+            started = time.perf_counter()
+            metrics = learner.train(rows(task, size["cmp_examples"], seed=r), seed=r)
+            seconds += time.perf_counter() - started
+            steps += metrics.steps
+        result[mode] = {"train_s": seconds, "steps": int(steps)}
+    result["ratio_retrain_over_continual"] = result["retrain"]["train_s"] / result["continual"]["train_s"]
+    result.update(rounds=rounds, examples_per_round=size["cmp_examples"], epochs=size["epochs"])
+    return result
+
+
+def concurrency(folder: Path, size: dict) -> dict:
+    config = folder / "concurrency.yaml"
+    config.write_text(yaml.safe_dump(recipe(size, 1)))
+    [alone] = wait_all([start_run(folder, config, "alone", "PASSIVE")])
+    pair = wait_all([start_run(folder, config, f"pair-{i}", "PASSIVE") for i in range(2)])
+    return {"alone_s": alone, "pair_s": pair, "ratio_slower_over_alone": max(pair) / alone}
+
+
+def table(report: dict) -> str:
+    a, f, t, c, p = (report[k] for k in ("anatomy", "fixed_cost", "training", "continual_vs_retrain", "concurrency"))
+    lines = ["| measurement | value |", "| --- | --- |"]
+    phases = ", ".join(f"{k} {v:.1f} s ({v / a['wall_s']:.0%})" for k, v in a["phases_s"].items())
+    lines.append(f"| anatomy ({report['sizes']['rounds']} rounds + reset, wall {a['wall_s']:.1f} s) | "
+                 f"{phases}, other {a['other_s']:.1f} s ({a['other_s'] / a['wall_s']:.0%}) |")
+    causes = ", ".join(f"{k} {v:.2f} s" for k, v in f["by_cause_s"].items())
+    lines.append(f"| fixed cost per process (fresh subprocess, median) | {causes}; "
+                 f"`teachenv --help` {f['teachenv_help_s']:.2f} s |")
+    lines.append(f"| training: `LoRAStudent.train` vs bare TRL `SFTTrainer` ({t['rows']} rows, {t['steps']} steps) | "
+                 f"{t['teachenv_s']:.1f} s vs {t['trl_s']:.1f} s (TRL ÷ ours {t['ratio_trl_over_teachenv']:.2f}); "
+                 f"final loss {t['teachenv_loss']:.4f} vs {t['trl_loss']:.4f} |")
+    lines.append(f"| continual vs retrain ({c['rounds']} rounds of {c['examples_per_round']}, {c['epochs']:g} epochs "
+                 f"each) | {c['continual']['train_s']:.1f} s / {c['continual']['steps']} steps vs "
+                 f"{c['retrain']['train_s']:.1f} s / {c['retrain']['steps']} steps "
+                 f"(retrain ÷ continual {c['ratio_retrain_over_continual']:.2f}) |")
+    lines.append(f"| two runs at once vs one alone (1 round, `OMP_WAIT_POLICY=PASSIVE`) | alone {p['alone_s']:.1f} s; "
+                 f"together {p['pair_s'][0]:.1f} s and {p['pair_s'][1]:.1f} s "
+                 f"(slower ÷ alone {p['ratio_slower_over_alone']:.2f}) |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="Small sizes: a few minutes on 2 CPU cores.")
+    parser.add_argument("--rounds", type=int, default=5, help="Rounds of the continual vs retrain comparison.")
+    parser.add_argument("--repeats", type=int, default=3, help="Fresh processes per fixed-cost measurement.")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    size = sizes(args.quick)
+    report = {"cores": len(os.sched_getaffinity(0)), "load_before": os.getloadavg()[0], "sizes": size}
+    with tempfile.TemporaryDirectory(prefix="teachenv-bench-round-") as tmp:
+        folder = Path(tmp)
+        report["fixed_cost"] = fixed_cost(args.repeats)
+        report["anatomy"] = anatomy(folder, size)
+        report["training"] = train_vs_trl(size)
+        report["continual_vs_retrain"] = continual_vs_retrain(size, args.rounds)
+        report["concurrency"] = concurrency(folder, size)
+    report["load_after"] = os.getloadavg()[0]
+    print(json.dumps(report, indent=2))
+    print()
+    print(f"{report['cores']} cores; load average {report['load_before']:.1f} before, {report['load_after']:.1f} after")
+    print(table(report))
+
+
+if __name__ == "__main__":
+    main()
