@@ -1,6 +1,6 @@
 """``teachenv serve CONFIG_OR_ID``: one environment served through OpenEnv on HTTP / WebSocket.
 
-This module resolves what to serve (a config file, or a registered id with its cheap default) and
+This module resolves what to serve (a config file, or a registered id with its default) and
 starts uvicorn; ``teachenv.openenv.server`` knows the served environment. openenv-core and the web
 stack are imported only when the command runs, never at CLI start-up.
 """
@@ -26,7 +26,7 @@ def resolve_config(config_or_id: str, overrides: list[str]):
 
     if Path(config_or_id).is_file():
         return load_config(config_or_id, overrides)
-    from teachenv.envs.defaults import CHEAP_DEFAULTS
+    from teachenv.envs.defaults import world_defaults
     from teachenv.envs.registration import ENVIRONMENTS
 
     if config_or_id not in ENVIRONMENTS:
@@ -36,7 +36,7 @@ def resolve_config(config_or_id: str, overrides: list[str]):
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ConfigError(f"{config_or_id!r} is neither a config file nor a registered environment id.{hint} "
                           f"Ids: {', '.join(sorted(ENVIRONMENTS))} (`teachenv list`).")
-    default = ENVIRONMENTS[config_or_id][1] or CHEAP_DEFAULTS
+    default = world_defaults(ENVIRONMENTS[config_or_id][1])  # the id's teaching default on its world
     base = {**default, "env": {**default["env"], "id": config_or_id}}
     return load_config(None, overrides, base=base)
 

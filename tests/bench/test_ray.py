@@ -21,7 +21,7 @@ from rich.console import Console
 
 from teachenv.bench.runner import run_suite
 from teachenv.bench.suite import expand, load_suite
-from teachenv.envs.defaults import CHEAP_DEFAULTS
+from teachenv.envs.defaults import PLUMBING_DEFAULTS
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'teachenv[ray]'")
 psutil = pytest.importorskip("psutil")
@@ -47,7 +47,7 @@ def cluster():
 
 def write_suite(folder: Path, name: str, *, ray_settings: dict | None, overrides: dict, seeds=(0, 1)) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "base.yaml").write_text(yaml.safe_dump(CHEAP_DEFAULTS))
+    (folder / "base.yaml").write_text(yaml.safe_dump(PLUMBING_DEFAULTS))
     suite = {"name": name, "base": "base.yaml", "runs_dir": str(folder / "runs"), "seeds": list(seeds),
              "set": overrides, "agents": AGENTS, "environments": {"SkillList-v0": {"env.id": "teachenv/SkillList-v0"}},
              "workers": 2, "threads_per_worker": 1}

@@ -20,7 +20,7 @@ import yaml
 import gymnasium
 
 from teachenv.core.errors import InvalidActionError
-from teachenv.envs.defaults import CHEAP_DEFAULTS
+from teachenv.envs.defaults import PLUMBING_DEFAULTS
 
 pytest.importorskip("openenv", reason="openenv-core is not installed: pip install 'teachenv[openenv]'")
 
@@ -56,7 +56,7 @@ def server(tmp_path_factory):
     """``teachenv serve`` of the cheap default config on a free port; yields (url, runs dir, config path)."""
     folder = tmp_path_factory.mktemp("serve")
     config = folder / "cheap.yaml"
-    config.write_text(yaml.safe_dump({**CHEAP_DEFAULTS, "runs_dir": str(folder / "runs"), "name": "served"}))
+    config.write_text(yaml.safe_dump({**PLUMBING_DEFAULTS, "runs_dir": str(folder / "runs"), "name": "served"}))
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "teachenv.cli.main", "serve", str(config), "--port", str(port)],
                                env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
