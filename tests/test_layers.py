@@ -19,7 +19,7 @@ FOLDERS = {"teachenv": ROOT / "teachenv", "teachenv.tasks": ROOT / "tasks", "tea
 #: The README's chart, top row first; a package may import its own row and the rows below it.
 LAYERS = (
     ("teachenv.cli",),
-    ("teachenv.bench",),
+    ("teachenv.bench", "teachenv.openenv"),
     ("teachenv.agents",),
     ("teachenv.envs",),
     ("teachenv.student", "teachenv.scripted"),

@@ -10,6 +10,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -54,14 +55,15 @@ def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = F
     """Run the episode into ``run_dir``. With ``resume``, a run already there continues from its last
     finished round (see ``teachenv.envs.replay``; a finished run is returned as it is), and an empty
     directory starts afresh. ``trainer_callbacks`` (transformers ``TrainerCallback``s) join every
-    round's training. Holds the run directory's writer lock throughout: a second writer stops with a
-    ``RunDirectoryError`` naming this one."""
-    with run_dir.writer_lock():
-        return _run_episode(config, run_dir, overwrite=overwrite, resume=resume, on_phase=on_phase,
+    round's training. Holds the run directory's writer lock from its first write on (a resume's clean-up,
+    or a fresh run's config.yaml, written once everything is built): a second writer stops with a
+    ``RunDirectoryError`` naming this one, and a config error takes no lock and leaves no directory."""
+    with ExitStack() as lock:
+        return _run_episode(config, run_dir, lock, overwrite=overwrite, resume=resume, on_phase=on_phase,
                             on_round=on_round, progress=progress, trainer_callbacks=trainer_callbacks)
 
 
-def _run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool, resume: bool,
+def _run_episode(config: RunConfig, run_dir: RunDirectory, lock: ExitStack, *, overwrite: bool, resume: bool,
                  on_phase: Callable[[str, int], None] | None, on_round: Callable[[RoundResult], None] | None,
                  progress: bool, trainer_callbacks: Sequence[Any]) -> EpisodeOutcome:
     import gymnasium
@@ -74,6 +76,9 @@ def _run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool, r
     started = time.perf_counter()
     check_env_id(config.env.id)
     replay = None
+    locked = resume and run_dir.root.exists()  # a resume may clean up what a killed run left: hold it first
+    if locked:
+        lock.enter_context(run_dir.writer_lock())
     if resume and run_dir.prepare_resume(dump_config(config)):
         replay = EpisodeReplay(run_dir)
         if run_dir.summary_path.exists():
@@ -90,6 +95,8 @@ def _run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool, r
         policy = build_policy(config.agent.policy)
         policy.attach(env.unwrapped)
         if replay is None:
+            if not locked:  # a fresh run: held from its first file on
+                lock.enter_context(run_dir.writer_lock())
             run_dir.create(dump_config(config), overwrite=overwrite)
         policy.reset(config.seed)
         _, info = env.reset(seed=config.seed)

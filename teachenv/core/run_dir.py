@@ -113,7 +113,6 @@ class RunDirectory:
 
         from teachenv.core.errors import RunDirectoryError
 
-        created = not self.root.exists()
         self.root.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
         try:
@@ -132,10 +131,6 @@ class RunDirectory:
             yield
         finally:
             os.close(fd)  # closing the descriptor releases the lock
-            if created and [p.name for p in self.root.iterdir()] == [LOCK_FILE]:
-                # Nothing was written (a config error found while building): leave no run directory behind.
-                self.lock_path.unlink(missing_ok=True)
-                self.root.rmdir()
 
     def round_dir(self, round_index: int) -> Path:
         return self.root / "rounds" / str(round_index)

@@ -58,10 +58,10 @@ def test_overwrite_keeps_the_lock_file_it_holds(tmp_path):
 
 
 def test_teachenv_run_on_a_directory_in_use_exits_with_the_error(tmp_path, holder):
-    from teachenv.envs.defaults import CHEAP_DEFAULTS
+    from teachenv.envs.defaults import PLUMBING_DEFAULTS
 
     config = tmp_path / "cheap.yaml"
-    config.write_text(yaml.safe_dump({**CHEAP_DEFAULTS, "runs_dir": str(tmp_path), "name": "run"}))
+    config.write_text(yaml.safe_dump({**PLUMBING_DEFAULTS, "runs_dir": str(tmp_path), "name": "run"}))
     done = subprocess.run([sys.executable, "-m", "teachenv.cli.main", "run", str(config), "--resume"],
                           capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
     assert done.returncode == 2

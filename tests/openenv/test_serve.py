@@ -109,7 +109,7 @@ def test_bad_actions_over_the_wire_raise_the_same_typed_errors(server):
             second.reset(seed=0)
     import teachenv  # noqa: F401
 
-    local = gymnasium.make("teachenv/SkillList-v0")
+    local = gymnasium.make("teachenv/SkillList-v0", plumbing=True)  # the config the server runs
     local.reset(seed=0)
     with pytest.raises(InvalidActionError) as in_process:
         local.step(np.asarray([99, 0, 0, 0, 0], dtype=np.int64))
