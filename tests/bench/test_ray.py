@@ -90,7 +90,8 @@ class Killer(threading.Thread):
                 continue
             for process in psutil.process_iter(["cmdline"]):
                 cmdline = process.info["cmdline"] or []
-                if "teachenv.bench.episode_process" in cmdline and str(self.run_dir / "bench-config.yaml") in cmdline:
+                # episode_process execs the CLI in place: the episode is `-m teachenv.cli.main`, its parent the worker.
+                if "teachenv.cli.main" in cmdline and str(self.run_dir / "bench-config.yaml") in cmdline:
                     worker = process.parent()
                     os.kill(worker.pid, signal.SIGKILL)
                     self.killed = worker.pid
