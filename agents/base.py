@@ -32,7 +32,9 @@ class Policy(ABC):
     def attach(self, env: Any) -> None:
         """Called once with the (unwrapped) environment before the first ``reset``. Policies that
         call a model take the env's ``teacher`` backend and ``ledger`` here, so their tokens are
-        charged to the episode; the others need nothing."""
+        charged to the episode; policies that keep memory across rounds or artefacts per round put them
+        in ``env.workspace`` (``teachenv.envs.agent_workspace``), which gives them back on resume; the
+        others need nothing."""
 
     def reset(self, seed: int) -> None:
         """Called with the episode's seed before the first ``act``."""

@@ -1,7 +1,9 @@
 """The environment's one cost ledger, and the budgets that end an episode.
 
-Engines report tokens into the ledger; the environment records examples and wall seconds. The
-ledger knows nothing about engines or models beyond their names and a price table.
+Engines report tokens into the ledger; the environment records examples and wall seconds; agents
+that do work of their own (a student's forward passes to score data, optimiser steps of a teacher)
+count it by name (``add_work``). The ledger knows nothing about engines or models beyond their names
+and a price table.
 """
 
 from __future__ import annotations
@@ -50,6 +52,18 @@ class CostSnapshot(BaseModel):
     tokens: dict[str, TokenUsage]
     teacher_tokens: int
     dollars: float
+    #: Agents' own work by name (e.g. ``student_forward_passes``, ``teacher_dpo_steps``); empty for most agents.
+    work: dict[str, float] = {}
+
+
+class CostDelta(BaseModel):
+    """What the ledger counted between two points (``CostLedger.mark`` and ``since``), so that work
+    read back instead of redone (a resumed run's replayed rounds) is still counted (``apply``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    tokens: dict[str, TokenUsage] = {}
+    dollars: float = 0.0
+    work: dict[str, float] = {}
 
 
 # Roles whose tokens count against the teacher-token budget (the student's evaluation does not).
@@ -70,6 +84,7 @@ class CostLedger:
         self.tokens: dict[str, TokenUsage] = {}
         self.dollars = 0.0
         self.seconds = 0.0
+        self.work: dict[str, float] = {}
 
     # -- reporting -------------------------------------------------------------------------
     def add_tokens(self, role: str, model: str, prompt: int, completion: int, calls: int = 1) -> None:
@@ -81,6 +96,38 @@ class CostLedger:
         price = self.prices.get(model)
         if price is not None:
             self.dollars += (prompt * price.prompt + completion * price.completion) / 1e6
+
+    def add_work(self, name: str, amount: float = 1) -> None:
+        """An agent's own work (``name``: what was done, e.g. ``student_forward_passes``)."""
+        self.work[name] = self.work.get(name, 0) + amount
+
+    def mark(self) -> CostDelta:
+        """The totals now, to pass to ``since`` later."""
+        return CostDelta(tokens={k: v.model_copy() for k, v in self.tokens.items()}, dollars=self.dollars,
+                         work=dict(self.work))
+
+    def since(self, mark: CostDelta) -> CostDelta:
+        """What was counted after ``mark`` (tokens, dollars and work; not examples or seconds)."""
+        tokens = {}
+        for role, usage in self.tokens.items():
+            before = mark.tokens.get(role, TokenUsage())
+            delta = TokenUsage(prompt=usage.prompt - before.prompt, completion=usage.completion - before.completion,
+                               calls=usage.calls - before.calls)
+            if delta != TokenUsage():
+                tokens[role] = delta
+        work = {k: v - mark.work.get(k, 0) for k, v in self.work.items() if v != mark.work.get(k, 0)}
+        return CostDelta(tokens=tokens, dollars=self.dollars - mark.dollars, work=work)
+
+    def apply(self, delta: CostDelta) -> None:
+        """Count ``delta`` again (work read back rather than redone)."""
+        for role, usage in delta.tokens.items():
+            total = self.tokens.setdefault(role, TokenUsage())
+            total.prompt += usage.prompt
+            total.completion += usage.completion
+            total.calls += usage.calls
+        self.dollars += delta.dollars
+        for name, amount in delta.work.items():
+            self.add_work(name, amount)
 
     def add_examples(self, generated: int, accepted: int) -> None:
         self.examples_generated += generated
@@ -125,4 +172,5 @@ class CostLedger:
             tokens={k: v.model_copy() for k, v in sorted(self.tokens.items())},
             teacher_tokens=self.teacher_tokens,
             dollars=round(self.dollars, 8),
+            work={k: round(v, 6) for k, v in sorted(self.work.items())},
         )

@@ -44,6 +44,12 @@ class DataEngine(ABC):
         self.config = config
         self.teacher = teacher
 
+    def attach(self, env: Any) -> None:
+        """Called once by the environment that owns the engine, before the first ``reset``. Engines that
+        learn from the student take ``env.student`` here, and keep their per-round artefacts and memos in
+        ``env.workspace`` (``teachenv.envs.agent_workspace``: what makes their state come back on resume);
+        the others need nothing."""
+
     def reset(self) -> None:
         """Called by the environment's ``reset``: forget everything about the previous episode."""
 

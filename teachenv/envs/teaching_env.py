@@ -33,6 +33,7 @@ from teachenv.core.records import (
 )
 from teachenv.core.run_dir import RunDirectory
 from teachenv.envs import build
+from teachenv.envs.agent_workspace import AgentWorkspace
 from teachenv.envs.recorder import RunRecorder
 from teachenv.envs.replay import EpisodeReplay, ReplayingStudent, count_round_seconds
 from teachenv.envs.state import EnvState, RoundState
@@ -130,6 +131,10 @@ class TeachingEnv(gym.Env[ObsType, ActType]):
         if run_dir is not None and not isinstance(run_dir, RunDirectory):
             run_dir = RunDirectory(run_dir)
         self.recorder = RunRecorder(run_dir, replay) if run_dir is not None else None
+        #: The agent's per-round artefacts and memos (``rounds/<k>/agent/``), read back in replayed rounds.
+        self.workspace = AgentWorkspace(run_dir, self.ledger, replayed_rounds=replay.rounds if replay else 0,
+                                        teacher=self.teacher)
+        self.engine.attach(self)
         self.max_rounds = self.config.env.max_rounds
         self.cap = self.config.env.examples_per_round
         self.max_per_skill = self.config.env.max_per_skill or self.cap
@@ -298,6 +303,7 @@ class TeachingEnv(gym.Env[ObsType, ActType]):
 
     def close(self) -> None:
         self.student.close()
+        self.workspace.close()
         if self.teacher is not None:
             self.teacher.close()
             self.teacher = None
@@ -334,9 +340,10 @@ class TeachingEnv(gym.Env[ObsType, ActType]):
 
     def _begin_teacher_round(self, round_index: int) -> None:
         """Teacher calls from now on (the policy's next decision, then the round's data) belong to
-        ``round_index`` in the response cache's key."""
+        ``round_index`` in the response cache's key, and the agent's artefacts to that round's folder."""
         if self.teacher is not None:
             self.teacher.begin_round(round_index)
+        self.workspace.begin_round(round_index)
 
     def _current_val(self) -> EvalReport:
         if self._val is None:

@@ -54,6 +54,10 @@ class MemoryStudent(Student):
     def save_adapter(self, path: Path) -> None:
         """Nothing to save: it has no weights."""
 
+    def restore(self, examples: Sequence[TrainingExample], adapter: Path | None) -> None:
+        """A replayed round's examples, learnt again (it has no weights to load)."""
+        self.trained.update(e.example.skill for e in examples)
+
 
 def make_env(env_id: str, config: dict | None = None, *, knows: Iterable[str] = (), **kwargs):
     """``gymnasium.make(env_id, ...)``, unwrapped, with its task built once and a ``MemoryStudent`` injected."""
