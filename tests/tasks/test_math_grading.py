@@ -229,4 +229,3 @@ def test_every_gsm8k_gold_grades_right_in_other_forms_and_wrong_when_perturbed()
 
     wrong = [(gold, completion) for (gold, completion, verdict), got in zip(cases, verdicts) if got != verdict]
     assert not wrong, f"{len(wrong)} misgraded, e.g. {wrong[:5]}"
-    assert seconds < 60
