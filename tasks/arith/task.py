@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +26,9 @@ class ArithConfig(BaseModel):
     test_per_skill: int = Field(100, ge=1, description="Test examples per skill.")
     holdout: float = Field(0.15, gt=0, le=0.3, description="Share of operand pairs held out for each eval split.")
     split_seed: int = Field(0, description="Which held-out items are drawn; fixed across episodes.")
+    prompt_style: Literal["plain", "chat"] = Field(
+        "plain", description="'chat': the problem is the user turn of the student's chat template, in training and "
+        "evaluation alike (an instruct model such as smollm2); 'plain': the bare text, for the tiny students.")
 
 
 class ArithTask(WorldTask):
@@ -38,6 +41,10 @@ class ArithTask(WorldTask):
     @property
     def skills(self) -> tuple[str, ...]:
         return SKILLS
+
+    @property
+    def prompt_style(self) -> Literal["plain", "chat"]:
+        return self.config.prompt_style
 
     def _example(self, problem: Problem) -> TaskExample:
         return TaskExample(

@@ -287,3 +287,17 @@ def test_a_teachers_example_carries_the_parameters_of_the_problem_it_really_is()
     made = ArithTask().candidate("add-carry", "68+92=", "160", "llm")
     assert made.example.params == {"digits": 2, "carries": 2}
     assert ArithTask().candidate("add", "what is 2+2", "4", "llm").example.params == {}
+
+
+def test_arith_prompts_are_plain_text_unless_a_chat_student_asks_for_its_template():
+    from teachenv.core.errors import ConfigError
+    from teachenv.envs.build import as_run_config, build_task
+    from teachenv.envs.defaults import plumbing_config
+
+    assert build_task(plumbing_config()).prompt_style == "plain"  # the tiny students read bare text
+    chat = plumbing_config().model_dump(mode="json")
+    chat["task"]["prompt_style"] = "chat"
+    assert build_task(as_run_config(chat)).prompt_style == "chat"
+    chat["task"]["prompt_style"] = "markdown"
+    with pytest.raises(ConfigError, match="prompt_style"):
+        build_task(as_run_config(chat))
