@@ -19,3 +19,4 @@ _policies.register("stat-syn", "teachenv.agents.stat:StatSynPolicy")
 
 _engines.register("procedural", "teachenv.agents.procedural_engine:ProceduralEngine")
 _engines.register("llm", "teachenv.agents.llm_engine:LLMDataEngine")
+_engines.register("agent-instruct", "teachenv.agents.agent_instruct:AgentInstructEngine")
