@@ -34,7 +34,10 @@ class Content(Record):
     """Seed material transformed into a form the world's instructions are made from."""
 
     source: str
-    operands: tuple[int, int]
+    #: The operands a procedural flow reads (None for a teacher's text).
+    operands: tuple[int, int] | None = None
+    #: The transformed text a teacher model wrote ("" for a procedural flow).
+    text: str = ""
     #: The skill of the problem the content was (None for a document's numbers).
     skill: str | None = None
 
