@@ -28,7 +28,8 @@ from teachenv.engines.base import GenerationRequest, TextBackend
 from teachenv.engines.json_reply import ask_json
 from teachenv.tasks.base import Task
 
-ROLE = "agentinstruct"
+#: Ledger role of every stage's calls: a teacher role (``core.ledger.TEACHER_ROLES``), so budgets count them.
+ROLE = "data-engine"
 SYSTEM = "You write instruction data that teaches a small language model a skill. Answer with JSON only."
 #: Characters of a document passed to the content-transformation stage.
 DOCUMENT_CHARS = 4000

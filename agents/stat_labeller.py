@@ -29,7 +29,8 @@ from teachenv.engines.json_reply import ask_json
 from teachenv.envs.subskills import subskill_name
 from teachenv.tasks.base import GeneratedTask, Task
 
-ROLE = "stat-labeller"
+#: Ledger role of the labeller's calls: a teacher role (``core.ledger.TEACHER_ROLES``), so budgets count them.
+ROLE = "policy"
 SYSTEM = "You diagnose a student's wrong answers: name the skill each one shows the student is missing. Answer with JSON only."
 
 

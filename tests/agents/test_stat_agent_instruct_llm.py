@@ -34,19 +34,20 @@ def test_llm_labels_with_planted_mistakes_agree_less_than_the_procedural_ones() 
         backend.close()
     assert procedural == 1.0
     assert 0.5 < llm < 0.95  # about a quarter of the labels are planted mistakes
-    assert ledger.tokens["stat-labeller"].calls >= len(wrong)
+    assert ledger.tokens["policy"].calls >= len(wrong)
     with pytest.raises(ConfigError, match="agent.teacher"):
         LLMLabeller(TASK, None, None)
 
 
 def test_every_agent_instruct_stage_runs_through_the_teacher_and_bad_edits_are_counted() -> None:
-    backend = scripted(wrong_rate=0.3)
+    backend, ledger = scripted(wrong_rate=0.3), CostLedger()
     try:
-        engine = AgentInstructEngine(TASK, CostLedger(), AgentInstructConfig(stages="llm"), teacher=backend)
+        engine = AgentInstructEngine(TASK, ledger, AgentInstructConfig(stages="llm"), teacher=backend)
         output = ask(engine, 20)
     finally:
         backend.close()
     log = engine.last_log
+    assert ledger.tokens["data-engine"].calls >= log["content"]["made"] + log["instructions"]["made"]
     assert log["content"]["kept"] > 0 and log["instructions"]["made"] > 0 and log["refinement"]["made"] > 0
     assert log["instructions"]["rejected"].get("wrong-answer", 0) > 0  # planted wrong answers, caught
     assert log["refinement"]["rejected"].get("wrong-answer", 0) > 0
