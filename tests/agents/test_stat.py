@@ -119,3 +119,22 @@ def test_the_profile_and_history_come_back_on_resume_without_labelling_again(tmp
                 (tmp_path / "whole" / "rounds" / str(k) / "agent" / name).read_bytes()
     assert np.array_equal(np.array(resumed_env.ledger.snapshot().examples_accepted),
                           np.array(whole_env.ledger.snapshot().examples_accepted))
+
+
+def test_stat_sel_picks_pool_items_of_the_missing_subskills_never_twice(tmp_path: Path) -> None:
+    from teachenv.agents.stat_sel import StatSelConfig, StatSelPolicy
+
+    RunDirectory(tmp_path).create("a config\n")
+    env = make_env("teachenv/SkillList-v0", CONFIG, knows=("add", "add-carry", "max"), run_dir=tmp_path)
+    policy = StatSelPolicy(StatSelConfig(pool_per_skill=50, replay_share=0.25))
+    policy.attach(env)
+    policy.reset(1)
+    _, info = env.reset(seed=0)
+    action = policy.act(info["state"])
+    assert len(action.examples) == CONFIG["env"]["examples_per_round"] and not action.requests
+    skills = [e.example.skill for e in action.examples]
+    assert sum(s in ("sub", "mul") for s in skills) >= 0.75 * len(skills)  # the profile holds only sub and mul
+    _, _, _, _, info = env.step(action)
+    assert info["round_result"].examples_accepted == len(action.examples)
+    again = policy.act(info["state"])
+    assert not {e.example.id for e in again.examples} & {e.example.id for e in action.examples}
