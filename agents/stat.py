@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from teachenv.agents.base import Policy, split_evenly
 from teachenv.agents.stat_labeller import Labeller, build_labeller, parse_label, wrong_answers
 from teachenv.core.apportion import apportion
-from teachenv.core.errors import EnvStateError
+from teachenv.core.errors import ConfigError, EnvStateError
 from teachenv.core.records import DataGenerationAction, SkillRequest
 from teachenv.envs.state import RoundState
 
@@ -66,6 +66,11 @@ class StatSynPolicy(Policy):
         self.history: list[dict] = []
 
     def attach(self, env: Any) -> None:
+        from teachenv.envs.skill_tree import SkillTreeEnv
+
+        if isinstance(env, SkillTreeEnv):
+            raise ConfigError(f"{self.name} asks for subskills directly (requests with parameters), which the skill-tree "
+                              "structure does not take: set env.id to teachenv/SkillList-v0 or teachenv/OpenEnded-v0.")
         self.env = env
         self.labeller = build_labeller(self.config.labeller, env.task, env.teacher, env.ledger)
 

@@ -138,3 +138,13 @@ def test_stat_sel_picks_pool_items_of_the_missing_subskills_never_twice(tmp_path
     assert info["round_result"].examples_accepted == len(action.examples)
     again = policy.act(info["state"])
     assert not {e.example.id for e in again.examples} & {e.example.id for e in action.examples}
+
+
+def test_stat_refuses_the_skill_tree_structure_with_the_ids_that_work() -> None:
+    import pytest
+
+    from teachenv.core.errors import ConfigError
+
+    env = make_env("teachenv/SkillTree-v0", CONFIG)
+    with pytest.raises(ConfigError, match="SkillList-v0"):
+        StatSynPolicy().attach(env)
