@@ -4,9 +4,10 @@ through three stages, each a separate, logged step whose output is validated:
 1. **content transformation**: seed material (the task's own training side, or a folder of documents named
    in the config) → content fit for making instructions;
 2. **seed instruction generation**: a taxonomy of skills × instruction types; how many instructions each
-   cell gets comes from the environment's state — the skills the student is weak on weigh more
-   (``weak_floor`` + 1 − the skill's validation accuracy), times the type's weight; each instruction is
-   answered and verified by the task;
+   cell gets comes from the environment's state — after a ``replay_share`` spread evenly over the skills,
+   the skills the student is weak on weigh more (``weak_floor`` + 1 − the skill's validation accuracy),
+   times the type's weight; each instruction is answered and verified by the task, and a question this
+   episode already produced is skipped (it would only be dropped as a duplicate);
 3. **refinement**: a suggester proposes how to make an instruction harder and an editor rewrites it; the
    edit is verified again, and an edit that fails verification is counted and the unedited instruction kept.
 
@@ -53,6 +54,8 @@ class AgentInstructConfig(BaseModel):
         default_factory=lambda: dict.fromkeys(INSTRUCTION_TYPES, 1.0),
         description=f"Weight of each instruction type of the taxonomy ({', '.join(INSTRUCTION_TYPES)}).")
     weak_floor: float = Field(0.1, ge=0, description="A skill's taxonomy weight is this + 1 - its validation accuracy.")
+    replay_share: float = Field(0.5, ge=0, le=1, description="Share of each round spread evenly over every skill before "
+                                "the rest is weighted by weakness (without it the student forgets what it knew).")
     follow_requests: bool = Field(False, description="Split each skill's instructions as the policy asked, instead "
                                   "of by the student's weak skills.")
     refine: float = Field(1.0, ge=0, le=1, description="Share of instructions sent to the suggester / editor.")
@@ -101,12 +104,17 @@ class AgentInstructEngine(DataEngine):
             self.flows = procedural_flows(task)
         self.documents = self._read_documents() if self.config.seeds == "documents" else []
         self.env: Any = None
+        #: Questions this episode's rounds already produced (a repeat would only be dropped as a duplicate).
+        self.seen: set[str] = set()
         #: The last round's log and (seed, edit) pairs, for callers without a run directory.
         self.last_log: dict = {}
         self.last_pairs: list[dict] = []
 
     def attach(self, env: Any) -> None:
         self.env = env
+
+    def reset(self) -> None:
+        self.seen = set()
 
     def _read_documents(self) -> list[tuple[str, str]]:
         folder = Path(self.config.documents or "").expanduser()
@@ -136,8 +144,10 @@ class AgentInstructEngine(DataEngine):
         if self.config.follow_requests:
             per_skill = {s: asked[s] for s in self.task.skills}
         else:
-            weights = self.skill_weights()
-            per_skill = dict(zip(self.task.skills, apportion(sum(asked.values()), [weights[s] for s in self.task.skills])))
+            weights, total, n = self.skill_weights(), sum(asked.values()), len(self.task.skills)
+            replay = int(round(total * self.config.replay_share))
+            weighted = apportion(total - replay, [weights[s] for s in self.task.skills])
+            per_skill = {s: int(w + r) for s, w, r in zip(self.task.skills, weighted, apportion(replay, [1.0] * n))}
         cells = {}
         for skill, count in per_skill.items():
             for kind, n in zip(types, apportion(int(count), list(types.values()))):
@@ -151,6 +161,7 @@ class AgentInstructEngine(DataEngine):
         contents = self.contents(cells, rng, log)
         instructions = self.instructions(cells, contents, rng, log, rejected)
         final, pairs = self.refinement(instructions, rng, log, rejected)
+        self.seen.update(c.example.content_key for c in final)
         self.last_log, self.last_pairs = log.as_json(), pairs
         workspace = getattr(self.env, "workspace", None)
         if workspace is not None:
@@ -178,7 +189,7 @@ class AgentInstructEngine(DataEngine):
     def instructions(self, cells: dict[tuple[str, str], int], contents: dict[str, list[Content]],
                      rng: np.random.Generator, log: StageLog, rejected: list[RejectedExample]) -> list[TrainingExample]:
         """Stage 2: ``n`` verified instructions per taxonomy cell, made from the skill's content."""
-        made = []
+        made, taken = [], set()
         for (skill, kind), n in cells.items():
             pool = contents.get(skill) or []
             if not n:
@@ -194,6 +205,10 @@ class AgentInstructEngine(DataEngine):
                 candidate = self.flows.instruction(content, skill, kind, rng, log)
                 if candidate is None:
                     continue
+                if candidate.example.content_key in self.seen or candidate.example.content_key in taken:
+                    log.notes["instructions"]["repeat-skipped"] += 1
+                    continue
+                taken.add(candidate.example.content_key)
                 log.made["instructions"] += 1
                 verdict = self.task.verify(candidate)
                 if not verdict.accepted:
@@ -211,6 +226,7 @@ class AgentInstructEngine(DataEngine):
         """Stage 3: the suggester / editor pair on a ``refine`` share of the instructions; an edit that fails
         verification is counted and the instruction kept unedited."""
         final, pairs = [], []
+        taken = {c.example.content_key for c in instructions}
         for seed in instructions:
             if rng.random() >= self.config.refine:
                 final.append(seed)
@@ -219,6 +235,11 @@ class AgentInstructEngine(DataEngine):
             if edited is None:
                 final.append(seed)
                 continue
+            if edited.example.content_key in self.seen or edited.example.content_key in taken:
+                log.notes["refinement"]["edit-repeats-keep-seed"] += 1
+                final.append(seed)
+                continue
+            taken.add(edited.example.content_key)
             log.made["refinement"] += 1
             verdict = self.task.verify(edited)
             pair = {"skill": seed.example.skill, "seed": seed.example.prompt, "suggestion": suggestion,
