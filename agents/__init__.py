@@ -15,6 +15,9 @@ _policies.register("weakest-skill", "teachenv.agents.weakest_skill:WeakestSkillP
 _policies.register("explore-exploit", "teachenv.agents.explore_exploit:ExploreExploitPolicy")
 _policies.register("learning-progress", "teachenv.agents.learning_progress:LearningProgressPolicy")
 _policies.register("llm", "teachenv.agents.llm_policy:LLMPolicy")
+_policies.register("stat-syn", "teachenv.agents.stat:StatSynPolicy")
+_policies.register("stat-sel", "teachenv.agents.stat_sel:StatSelPolicy")
 
 _engines.register("procedural", "teachenv.agents.procedural_engine:ProceduralEngine")
 _engines.register("llm", "teachenv.agents.llm_engine:LLMDataEngine")
+_engines.register("agent-instruct", "teachenv.agents.agent_instruct:AgentInstructEngine")

@@ -16,7 +16,7 @@ policy and the LLM engine follow:
 - ``answer``: a line ``Question: <q>``; reply ``{"answer": task.solve(q)}``.
 - ``data_plan``, ``planned_examples``, ``skill_tree_action``, ``subskills``: the open-ended and
   skill-tree structures (``structure_replies``); ``skill_labels``, ``skill_categories``: LLM skill
-  discovery (``discovery_replies``).
+  discovery (``discovery_replies``); ``missing_skill`` and the AgentInstruct stages (``agent_replies``).
 - anything else: a short plain sentence.
 
 Imperfections are deliberate and deterministic: with probability ``wrong_rate`` a generated
@@ -39,7 +39,7 @@ import numpy as np
 from teachenv.core.errors import InvalidActionError
 from teachenv.core.hashing import stable_fraction
 from teachenv.core.plan import PlanError, parse_plan
-from teachenv.scripted import structure_replies
+from teachenv.scripted import agent_replies, structure_replies
 from teachenv.tasks.base import GeneratedTask
 
 _ROUND_LINE = re.compile(r"up to (\d+) examples per round", re.IGNORECASE)
@@ -55,7 +55,8 @@ BRAIN_VERSION = 4
 
 TEXT_REPLY = "I am the scripted teacher: ask me for a skill allocation, training examples or an answer."
 #: Kinds of request that need the world's generator or solver.
-WORLD_KINDS = frozenset({"training_examples", "answer", "planned_examples"})
+WORLD_KINDS = frozenset({"training_examples", "answer", "planned_examples", "missing_skill", "content_transformation",
+                         "seed_instruction", "refinement_suggestion", "refined_instruction"})
 NO_WORLD_REPLY = ("I am the scripted teacher without a world: I cannot write examples or answers. "
                   "Give me one with agent.teacher.task (a generated task such as arith).")
 
@@ -128,6 +129,8 @@ class ScriptedTeacher:
             from teachenv.scripted.discovery_replies import REPLIES
 
             payload = REPLIES[kind](prompt)
+        elif kind in agent_replies.REPLIES:  # STAT's labeller and the AgentInstruct stages (see agent_replies)
+            payload = agent_replies.REPLIES[kind](self.task, prompt, self._rng(request_seed, prompt), self.wrong_rate)
         else:
             return TEXT_REPLY
         text = json.dumps(payload)
