@@ -1,5 +1,6 @@
 """Student-feedback signals: influence has meaning and leaves the student bit-exact; in-context scores do not
-depend on batching; learnability is 1 on solved items and 0 on impossible ones (real tiny student, slow)."""
+depend on batching and rank a correct exemplar above a wrong one on a student taught to use its
+context; learnability is 1 on solved items and 0 on impossible ones (real tiny student, slow)."""
 
 from __future__ import annotations
 
@@ -87,3 +88,29 @@ def test_learnability_is_one_on_solved_items_and_zero_on_impossible_ones(task):
     impossible = [e.model_copy(update={"answer": str(int(e.answer) + 1000)}) for e in solved]
     assert learnability(student, solved, 4, temperature=0.3) == [1.0] * 6
     assert learnability(student, impossible, 4, temperature=0.3) == [0.0] * 6
+
+
+def test_a_correct_exemplar_scores_above_a_wrong_one_on_a_student_that_uses_its_context(task):
+    """A small untrained student is taught (plain Adam on the base, ~300 steps, seconds) to answer a question
+    that its exemplar already answered, by copying; then the exam item's own correct exemplar must beat the
+    same exemplar with a corrupted answer, in log-likelihood and greedy accuracy."""
+    from teachenv.student.feedback import SEPARATOR, _mean_loss, _pair_ids
+
+    recipe = TinyStudentRecipe(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, pretrain_steps=0)
+    student = LoRAStudent(StudentConfig(model="plumbing", tiny=recipe), task)
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    optimizer = torch.optim.Adam(student.base.parameters(), lr=3e-3)
+    for _ in range(300):
+        rows = [_pair_ids(student, task.prompt(e.example) + e.completion + SEPARATOR + task.prompt(e.example),
+                          e.completion) for e in task.generate("mul", 16, rng)]
+        loss = _mean_loss(student, rows, 64, grad=True)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    exam = task.generate("mul", 6, rng)
+    for item in exam:
+        wrong = item.model_copy(update={"completion": str(int(item.completion) + 7)})
+        scores = in_context_scores(student, [item, wrong], [item])
+        assert scores.mean_loglik[0] > scores.mean_loglik[1]
+        assert scores.accuracy == [1.0, 0.0]
