@@ -59,7 +59,7 @@ def test_unknown_policy_name_suggests_the_closest_and_names_the_field():
         validate_config({"agent": {"policy": {"name": "weakest-skil"}}})
     message = str(info.value)
     assert "agent.policy.name" in message
-    assert "Did you mean 'weakest-skill'?" in message
+    assert "Did you mean 'weakest-skill'" in message  # the closest name first
 
 
 def test_unknown_task_name_suggests_the_closest_and_names_the_field():
