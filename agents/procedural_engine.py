@@ -4,11 +4,19 @@ It costs no tokens and its examples are correct by construction (they are still 
 draws without replacement within an episode, so that a teacher asking for 500 examples of a
 skill gets 500 new ones rather than repeats the verifier would drop as duplicates — as far as
 the skill's training pool allows.
+
+Common random numbers: each (skill, parameters) request draws from its own generator, seeded by the
+episode's data seed (the entropy of the generator the environment hands over, the same in every round
+of an episode) and the request's key. Two teachers asking for the same skill at the same episode seed
+get the same examples in the same order, whatever else they ask for, so a paired comparison of them
+measures their choices rather than the luck of the draw.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import json
+import zlib
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -38,9 +46,23 @@ class ProceduralEngine(DataEngine):
         super().__init__(task, ledger, config, teacher=teacher)
         self.task: GeneratedTask = task
         self.seen: set[str] = set()
+        self.streams: dict[tuple[tuple[int, ...], str], np.random.Generator] = {}
 
     def reset(self) -> None:
         self.seen.clear()
+        self.streams.clear()
+
+    def stream(self, rng: np.random.Generator, skill: str, params: dict[str, Any] | None) -> np.random.Generator:
+        """The generator of ``skill`` with ``params`` in this episode: seeded by the episode's data seed
+        (``rng``'s seed entropy) and the request's key, and carried on from round to round."""
+        entropy = getattr(rng.bit_generator.seed_seq, "entropy", None)
+        if entropy is None:  # a generator without a seed sequence: its own next draw names the episode
+            entropy = int(rng.integers(0, 2**63 - 1))
+        words = tuple(int(w) for w in entropy) if isinstance(entropy, (list, tuple)) else (int(entropy),)
+        key = f"{skill}|{json.dumps(params or {}, sort_keys=True, default=str)}"
+        if (words, key) not in self.streams:
+            self.streams[(words, key)] = np.random.default_rng([*words, zlib.crc32(key.encode())])
+        return self.streams[(words, key)]
 
     def read_plan(self, plan: str) -> tuple[SkillRequest, ...]:
         """The plan grammar's requests, each checked against the generator: parameters it does not take or
@@ -60,7 +82,8 @@ class ProceduralEngine(DataEngine):
     def generate(self, action: DataGenerationAction, rng: np.random.Generator) -> EngineOutput:
         examples: list[TrainingExample] = []
         for request in action.requests:
-            examples.extend(self._fresh(request.skill, request.count, rng, request.params or None))
+            params = request.params or None
+            examples.extend(self._fresh(request.skill, request.count, self.stream(rng, request.skill, params), params))
         return EngineOutput(examples)
 
     def _fresh(self, skill: str, count: int, rng: np.random.Generator, params: dict | None) -> list[TrainingExample]:

@@ -140,6 +140,7 @@ class TeachingEnv(gym.Env[ObsType, ActType]):
         self.max_per_skill = self.config.env.max_per_skill or self.cap
         #: The last finished round (0 after reset; None before the first reset).
         self._round: int | None = None
+        self._data_seed = 0
         self._done = False
         self._last_reward: float | None = None
         #: The latest validation report (set by reset).
@@ -173,6 +174,7 @@ class TeachingEnv(gym.Env[ObsType, ActType]):
         self._round, self._done, self._last_reward = 0, False, None
         with timer("reset_student"):
             self.student.reset(seed=self._next_seed())
+        self._data_seed = self._next_seed()
         val, predictions = self._evaluate_val(0, timer)
         self._val = val
         with timer("eval_test"):
@@ -190,7 +192,11 @@ class TeachingEnv(gym.Env[ObsType, ActType]):
         typed = self.to_generation_action(self._running(action))
         timer, started = _Timer(), time.perf_counter()
         round_index = self._round + 1
-        data_rng, train_seed = np.random.default_rng(self._next_seed()), self._next_seed()
+        # Common random numbers: every round's data generator carries the episode's data seed as its entropy
+        # (engines may key per-skill streams by it), and the training seed is the env's next draw, so two
+        # agents at the same episode seed get the same ones whatever they choose.
+        data_rng = np.random.default_rng(np.random.SeedSequence(self._data_seed, spawn_key=(round_index,)))
+        train_seed = self._next_seed()
 
         data = self._generate_and_verify(typed, round_index, data_rng, timer)
         metrics = self._train(data.accepted, train_seed, round_index, timer)
