@@ -108,3 +108,22 @@ def align_teacher(backend: TinyTeacherBackend, pairs: Sequence[PreferencePair], 
         # Tokens through the model: the mean pair's (chosen + rejected) tokens times the pairs seen.
         ledger.add_work("teacher_dpo_tokens", round(tokens / len(pairs) * config.steps * config.batch_size))
     return out_dir
+
+
+def completion_logprobs(backend: TinyTeacherBackend, pairs: Sequence[PreferencePair]) -> list[tuple[float, float]]:
+    """(log p(chosen | prompt), log p(rejected | prompt)) under what ``backend`` samples now, each summed
+    over the completion's tokens and its end-of-sequence token: how far alignment moved the teacher."""
+    import torch
+
+    tokenizer, model = backend.tokenizer, backend.model
+
+    def logprob(prompt: str, completion: str) -> float:
+        prompt_ids = tokenizer(prompt)["input_ids"]
+        ids = prompt_ids + tokenizer(completion, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        with torch.inference_mode():
+            logits = model(input_ids=torch.tensor([ids])).logits[0, :-1].float()
+        scores = torch.log_softmax(logits, dim=-1)[torch.arange(len(ids) - 1), torch.tensor(ids[1:])]
+        return float(scores[len(prompt_ids) - 1:].sum())
+
+    model.eval()
+    return [(logprob(p.prompt, p.chosen), logprob(p.prompt, p.rejected)) for p in pairs]

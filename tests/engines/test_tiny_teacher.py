@@ -1,0 +1,100 @@
+"""The tiny teacher LM: its ``tiny-teacher`` backend through the LLM engine's reply format, the response
+cache telling teachers apart by their adapter, and DPO alignment moving it (the training tests are slow)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from teachenv.core.cache import ResponseCache
+from teachenv.core.config import TaskSpec
+from teachenv.core.ledger import CostLedger
+from teachenv.engines.base import GenerationRequest
+from teachenv.engines.cached_backend import CachedBackend
+from teachenv.scripted.backend import world
+from teachenv.scripted.teacher_dpo import PreferencePair, TeacherDPOConfig, align_teacher, completion_logprobs
+from teachenv.scripted.tiny_teacher import TinyTeacherRecipe, teacher_completion, teacher_prompt
+from teachenv.scripted.tiny_teacher_backend import TinyTeacherBackend
+
+#: A teacher that builds in about a second: the plumbing of the backend and the cache, not its quality.
+QUICK = TinyTeacherRecipe(hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32, pretrain_steps=2,
+                          batch_size=4)
+
+
+def writing_request(skill: str = "add", count: int = 3, seed: int = 7) -> GenerationRequest:
+    prompt = f"Write new training examples.\nSkill: {skill}\nNumber of examples: {count}\nReply with JSON."
+    return GenerationRequest(prompt=prompt, temperature=1.0, seed=seed, max_new_tokens=512)
+
+
+def pairs_of(task, per_skill: int, seed: int = 0) -> list[PreferencePair]:
+    """Correct answer chosen over the same question with the answer shifted by 3."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for skill in task.skills:
+        for item in task.generate(skill, per_skill, rng):
+            question, answer = task.teacher_view(item.example), item.example.answer
+            out.append(PreferencePair(prompt=teacher_prompt(skill), chosen=teacher_completion(question, answer),
+                                      rejected=teacher_completion(question, str(int(answer) + 3))))
+    return out
+
+
+@pytest.fixture(scope="module")
+def arith():
+    return world(TaskSpec(name="arith"))
+
+
+def test_backend_answers_a_writing_request_with_the_engines_json_and_refuses_other_prompts(arith) -> None:
+    backend = TinyTeacherBackend.build_for(arith, QUICK)
+    written, other = backend.generate([writing_request(count=3), GenerationRequest(prompt="Pick a skill.")])
+    assert written.error is None and len(json.loads(written.text)["examples"]) == 3
+    assert all(set(item) == {"question", "answer"} for item in json.loads(written.text)["examples"])
+    assert other.error is not None and "only writes examples" in other.error
+    assert backend.identity()["adapter"] == "base"
+
+
+def test_an_aligned_teacher_never_receives_the_unaligned_teachers_cached_samples(arith, tmp_path: Path) -> None:
+    cache_path = tmp_path / "cache.sqlite"
+    base = CachedBackend(TinyTeacherBackend.build_for(arith, QUICK), ResponseCache(cache_path))
+    base.begin_episode(0)
+    base.generate([writing_request()])
+    base.begin_episode(0)
+    base.generate([writing_request()])
+    assert (base.stats.hits, base.stats.misses) == (1, 0)  # same teacher, same place: served from the cache
+
+    ledger = CostLedger()
+    adapter = align_teacher(base.inner, pairs_of(arith, 1), TeacherDPOConfig(steps=1, batch_size=2),
+                            tmp_path / "adapter", ledger)
+    assert (adapter / "adapter_config.json").is_file() and base.identity()["adapter"] not in ("base", None)
+    assert ledger.work["teacher_dpo_steps"] == 1 and ledger.work["teacher_dpo_tokens"] > 0
+    base.begin_episode(0)
+    base.generate([writing_request()])
+    assert (base.stats.hits, base.stats.misses) == (0, 1)  # the aligned teacher samples afresh
+
+    reloaded = TinyTeacherBackend.build_for(arith, QUICK)
+    reloaded.load_adapter(adapter)
+    again = CachedBackend(reloaded, ResponseCache(cache_path))
+    again.begin_episode(0)
+    again.generate([writing_request()])
+    assert (again.stats.hits, again.stats.misses) == (1, 0)  # the same adapter, loaded anew, is the same teacher
+
+
+@pytest.mark.slow
+def test_dpo_raises_the_chosen_over_rejected_margin_and_sft_keeps_the_chosen_logprob(arith, tmp_path: Path) -> None:
+    pairs = pairs_of(arith, 3)
+    results = {}
+    for loss in ("sigmoid", "sigmoid+sft"):
+        backend = TinyTeacherBackend.build_for(arith)
+        before = completion_logprobs(backend, pairs)
+        align_teacher(backend, pairs, TeacherDPOConfig(loss=loss, steps=15, learning_rate=2e-3),
+                      tmp_path / loss)
+        after = completion_logprobs(backend, pairs)
+        results[loss] = (before, after)
+        margin = [float(np.mean([c - r for c, r in lp])) for lp in (before, after)]
+        assert margin[1] > margin[0] + 0.5, (loss, margin)
+    chosen = {loss: float(np.mean([c for c, _ in after])) for loss, (_, after) in results.items()}
+    chosen_before = float(np.mean([c for c, _ in results["sigmoid+sft"][0]]))
+    assert chosen["sigmoid+sft"] > chosen_before - 0.5, (chosen_before, chosen)
+    assert chosen["sigmoid+sft"] > chosen["sigmoid"], chosen
