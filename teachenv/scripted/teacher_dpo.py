@@ -21,7 +21,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,10 +62,33 @@ class TeacherDPOConfig(BaseModel):
 
 
 def align_teacher(backend: TinyTeacherBackend, pairs: Sequence[PreferencePair], config: TeacherDPOConfig,
-                  out_dir: Path, ledger: CostLedger | None = None) -> Path:
-    """DPO on ``pairs``; the adapter saved in ``out_dir`` is what ``backend`` samples next. Returns ``out_dir``."""
+                  out_dir: Path, ledger: CostLedger | None = None, *, callbacks: Sequence[Any] = ()) -> Path:
+    """DPO on ``pairs``; the adapter saved in ``out_dir`` is what ``backend`` samples next. Returns ``out_dir``.
+
+    ``callbacks`` are transformers ``TrainerCallback``s given to the DPO trainer (e.g. a crash point).
+    When ``out_dir`` already holds an adapter (a resumed round that saved it before the crash) it is loaded,
+    not retrained, and the work is counted as if trained, so a resumed episode's ledger matches."""
     if not pairs:
         raise ConfigError("align_teacher got no preference pairs; build at least one (chosen, rejected) pair first.")
+    tokens = sum(len(backend.tokenizer(p.prompt + p.chosen)["input_ids"])
+                 + len(backend.tokenizer(p.prompt + p.rejected)["input_ids"]) for p in pairs)
+    if not (out_dir / "adapter_config.json").is_file():
+        import torch
+
+        with torch.random.fork_rng(devices=[]):  # seeded LoRA init and training; the caller's RNG untouched
+            torch.manual_seed(config.seed)
+            _train(backend, pairs, config, out_dir, list(callbacks))
+    if backend.adapter_path != out_dir:
+        backend.load_adapter(out_dir)
+    if ledger is not None:
+        ledger.add_work("teacher_dpo_steps", config.steps)
+        # Tokens through the model: the mean pair's (chosen + rejected) tokens times the pairs seen.
+        ledger.add_work("teacher_dpo_tokens", round(tokens / len(pairs) * config.steps * config.batch_size))
+    return out_dir
+
+
+def _train(backend: TinyTeacherBackend, pairs: Sequence[PreferencePair], config: TeacherDPOConfig, out_dir: Path,
+           callbacks: list[Any]) -> None:
     from datasets import Dataset
     from peft import LoraConfig, PeftModel, get_peft_model
     from trl import DPOConfig, DPOTrainer
@@ -92,22 +115,15 @@ def align_teacher(backend: TinyTeacherBackend, pairs: Sequence[PreferencePair], 
         padding_side = tokenizer.padding_side
         try:
             tokenizer.padding_side = "right"
-            trainer = DPOTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
+            trainer = DPOTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer,
+                                 callbacks=callbacks or None)
             trainer.train()
         finally:
             tokenizer.padding_side = padding_side
-        tokens = sum(len(tokenizer(p.prompt + p.chosen)["input_ids"]) + len(tokenizer(p.prompt + p.rejected)["input_ids"])
-                     for p in pairs)
         model.eval()
         build_atomically(out_dir, lambda staging: model.save_pretrained(staging))
     backend.base = model.unload()  # the base weights, LoRA layers removed (the adapter is on disk)
-    backend.model = backend.base
-    backend.load_adapter(out_dir)
-    if ledger is not None:
-        ledger.add_work("teacher_dpo_steps", config.steps)
-        # Tokens through the model: the mean pair's (chosen + rejected) tokens times the pairs seen.
-        ledger.add_work("teacher_dpo_tokens", round(tokens / len(pairs) * config.steps * config.batch_size))
-    return out_dir
+    backend.model, backend.adapter_path, backend.adapter_hash = backend.base, None, None
 
 
 def completion_logprobs(backend: TinyTeacherBackend, pairs: Sequence[PreferencePair]) -> list[tuple[float, float]]:

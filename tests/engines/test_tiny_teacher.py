@@ -11,6 +11,7 @@ import pytest
 
 from teachenv.core.cache import ResponseCache
 from teachenv.core.config import TaskSpec
+from teachenv.core.errors import ConfigError
 from teachenv.core.ledger import CostLedger
 from teachenv.engines.base import GenerationRequest
 from teachenv.engines.cached_backend import CachedBackend
@@ -79,6 +80,29 @@ def test_an_aligned_teacher_never_receives_the_unaligned_teachers_cached_samples
     again.begin_episode(0)
     again.generate([writing_request()])
     assert (again.stats.hits, again.stats.misses) == (1, 0)  # the same adapter, loaded anew, is the same teacher
+
+
+def test_alignment_is_deterministic_and_a_saved_adapter_is_loaded_not_retrained(arith, tmp_path: Path) -> None:
+    pairs, config = pairs_of(arith, 1), TeacherDPOConfig(steps=2, batch_size=2)
+    first, second = (TinyTeacherBackend.build_for(arith, QUICK) for _ in range(2))
+    align_teacher(first, pairs, config, tmp_path / "a")
+    align_teacher(second, pairs, config, tmp_path / "b")
+    assert first.identity() == second.identity()  # same seed, pairs and config: the same adapter, byte for byte
+
+    resumed, ledger = TinyTeacherBackend.build_for(arith, QUICK), CostLedger()
+    mtime = (tmp_path / "a" / "adapter_model.safetensors").stat().st_mtime_ns
+    align_teacher(resumed, pairs, config, tmp_path / "a", ledger)  # a resumed round: the adapter is on disk
+    assert resumed.identity() == first.identity()
+    assert (tmp_path / "a" / "adapter_model.safetensors").stat().st_mtime_ns == mtime
+    assert ledger.work["teacher_dpo_steps"] == 2  # counted as an uninterrupted round counts it
+
+
+def test_align_teacher_refuses_no_pairs_and_load_adapter_a_folder_without_one(arith, tmp_path: Path) -> None:
+    backend = TinyTeacherBackend.build_for(arith, QUICK)
+    with pytest.raises(ConfigError, match="no preference pairs"):
+        align_teacher(backend, [], TeacherDPOConfig(), tmp_path / "a")
+    with pytest.raises(ConfigError, match="no adapter_config.json"):
+        backend.load_adapter(tmp_path)
 
 
 @pytest.mark.slow
