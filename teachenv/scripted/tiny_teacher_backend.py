@@ -49,7 +49,8 @@ class TinyTeacherConfig(BaseModel):
     """Options of the ``tiny-teacher`` backend (``agent.teacher`` with ``name: tiny-teacher``)."""
 
     model_config = ConfigDict(extra="forbid")
-    task: TaskSpec = Field(default_factory=TaskSpec, description="The generated world the teacher is built from.")
+    task: TaskSpec | None = Field(
+        None, description="The generated world the teacher is built from (default: the run's task).")
     recipe: TinyTeacherRecipe = Field(default_factory=TinyTeacherRecipe)
     adapter: str | None = Field(None, description="A LoRA adapter directory to sample (None = the base teacher).")
     batch_size: int = Field(64, ge=1)

@@ -42,6 +42,10 @@ def pairs_of(task, per_skill: int, seed: int = 0) -> list[PreferencePair]:
     return out
 
 
+#: A small teacher that does learn the format (seconds to build): enough for DPO to have something to move.
+SMALL = TinyTeacherRecipe(pretrain_steps=300, batch_size=32)
+
+
 @pytest.fixture(scope="module")
 def arith():
     return world(TaskSpec(name="arith"))
@@ -54,6 +58,23 @@ def test_backend_answers_a_writing_request_with_the_engines_json_and_refuses_oth
     assert all(set(item) == {"question", "answer"} for item in json.loads(written.text)["examples"])
     assert other.error is not None and "only writes examples" in other.error
     assert backend.identity()["adapter"] == "base"
+
+
+def test_the_llm_engine_parses_and_verifies_the_tiny_teachers_examples(arith) -> None:
+    from teachenv.agents.llm_engine import LLMDataEngine, LLMEngineConfig
+    from teachenv.core.records import DataGenerationAction, SkillRequest
+
+    ledger = CostLedger()
+    engine = LLMDataEngine(arith, ledger, LLMEngineConfig(examples_per_call=4, few_shot=0, avoid=0),
+                           teacher=TinyTeacherBackend.build_for(arith, QUICK))
+    output = engine.generate(DataGenerationAction(requests=(SkillRequest(skill="add", count=6),)),
+                             np.random.default_rng(0))
+    made = list(output.candidates) + [r.candidate for r in output.rejected]
+    assert len(made) == 6 and all(c.example.skill == "add" for c in made)  # two calls: 4 + 2 examples
+    assert ledger.tokens["data-engine"].calls == 2
+    verdicts = [arith.verify(c) for c in output.candidates]
+    assert all(v.accepted == (arith.solve(c.example.prompt) == c.example.answer)  # verification decides
+               for c, v in zip(output.candidates, verdicts, strict=True))
 
 
 def test_an_aligned_teacher_never_receives_the_unaligned_teachers_cached_samples(arith, tmp_path: Path) -> None:
@@ -110,7 +131,7 @@ def test_dpo_raises_the_chosen_over_rejected_margin_and_sft_keeps_the_chosen_log
     pairs = pairs_of(arith, 3)
     results = {}
     for loss in ("sigmoid", "sigmoid+sft"):
-        backend = TinyTeacherBackend.build_for(arith)
+        backend = TinyTeacherBackend.build_for(arith, SMALL)
         before = completion_logprobs(backend, pairs)
         align_teacher(backend, pairs, TeacherDPOConfig(loss=loss, steps=15, learning_rate=2e-3),
                       tmp_path / loss)
