@@ -94,16 +94,17 @@ class TinyTeacherBackend(TextBackend):
     # -- adapter -----------------------------------------------------------------------------------
     def load_adapter(self, path: Path | None) -> None:
         """Sample base + the LoRA adapter saved in ``path`` from now on (None: the base teacher)."""
-        if path is None:
-            self.model, self.adapter_hash, self.adapter_path = self.base, None, None
-            return
-        from peft import PeftModel
-
-        if not (path / "adapter_config.json").is_file():
+        if path is not None and not (path / "adapter_config.json").is_file():
             raise ConfigError(f"{path} holds no LoRA adapter (no adapter_config.json); pass a directory that "
                               "align_teacher or save_pretrained wrote.")
         if self.model is not self.base:
-            self.base = self.model.unload()  # drop the old adapter, keep the base weights untouched
+            # PEFT injects LoRA layers into the base in place: take them out, base weights untouched.
+            self.base = self.model.unload()
+        self.model, self.adapter_hash, self.adapter_path = self.base, None, None
+        if path is None:
+            return
+        from peft import PeftModel
+
         self.model = PeftModel.from_pretrained(self.base, str(path), is_trainable=False)
         self.model.eval()
         self.adapter_hash = adapter_hash(path)

@@ -118,6 +118,24 @@ def test_alignment_is_deterministic_and_a_saved_adapter_is_loaded_not_retrained(
     assert ledger.work["teacher_dpo_steps"] == 2  # counted as an uninterrupted round counts it
 
 
+def test_a_second_alignment_continues_from_the_first_adapter_and_base_is_restorable(arith, tmp_path: Path) -> None:
+    pairs, config = pairs_of(arith, 1), TeacherDPOConfig(steps=2, batch_size=2)
+    backend = TinyTeacherBackend.build_for(arith, QUICK)
+    base_logprobs = completion_logprobs(backend, pairs)
+    base_weights = {k: v.clone() for k, v in backend.base.state_dict().items()}
+    align_teacher(backend, pairs, config, tmp_path / "round1")
+    first = backend.identity()["adapter"]
+    align_teacher(backend, pairs, config, tmp_path / "round2")
+    assert len({"base", first, backend.identity()["adapter"]}) == 3 and backend.adapter_path == tmp_path / "round2"
+    assert completion_logprobs(backend, pairs) != base_logprobs
+    backend.load_adapter(None)
+    assert backend.identity()["adapter"] == "base"
+    weights = backend.model.state_dict()
+    assert weights.keys() == base_weights.keys() and all((weights[k] == v).all() for k, v in base_weights.items())
+    restored = [x for pair in completion_logprobs(backend, pairs) for x in pair]
+    assert restored == pytest.approx([x for pair in base_logprobs for x in pair], abs=1e-4)
+
+
 def test_align_teacher_refuses_no_pairs_and_load_adapter_a_folder_without_one(arith, tmp_path: Path) -> None:
     backend = TinyTeacherBackend.build_for(arith, QUICK)
     with pytest.raises(ConfigError, match="no preference pairs"):
