@@ -89,8 +89,9 @@ def align_teacher(backend: TinyTeacherBackend, pairs: Sequence[PreferencePair], 
 
 def _train(backend: TinyTeacherBackend, pairs: Sequence[PreferencePair], config: TeacherDPOConfig, out_dir: Path,
            callbacks: list[Any]) -> None:
-    from datasets import Dataset
+    import datasets
     from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import PrinterCallback
     from trl import DPOConfig, DPOTrainer
 
     from teachenv.student.progress import no_loading_bars
@@ -104,7 +105,8 @@ def _train(backend: TinyTeacherBackend, pairs: Sequence[PreferencePair], config:
                                                         target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
                                                         task_type="CAUSAL_LM"))
     loss_type, loss_weights = config.trl_losses()
-    data = Dataset.from_list([pair.model_dump() for pair in pairs])
+    datasets.disable_progress_bars()  # TRL's dataset preparation shows one bar per map otherwise
+    data = datasets.Dataset.from_list([pair.model_dump() for pair in pairs])
     tokenizer = backend.tokenizer
     with tempfile.TemporaryDirectory(prefix="teacher-dpo-") as scratch, no_loading_bars():
         args = DPOConfig(output_dir=scratch, max_steps=config.steps, per_device_train_batch_size=config.batch_size,
@@ -117,6 +119,7 @@ def _train(backend: TinyTeacherBackend, pairs: Sequence[PreferencePair], config:
             tokenizer.padding_side = "right"
             trainer = DPOTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer,
                                  callbacks=callbacks or None)
+            trainer.remove_callback(PrinterCallback)  # no loss dicts on stdout: output stays fit for pipes
             trainer.train()
         finally:
             tokenizer.padding_side = padding_side
