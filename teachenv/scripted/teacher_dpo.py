@@ -66,6 +66,9 @@ def align_teacher(backend: TinyTeacherBackend, pairs: Sequence[PreferencePair], 
     """DPO on ``pairs``; the adapter saved in ``out_dir`` is what ``backend`` samples next. Returns ``out_dir``.
 
     ``callbacks`` are transformers ``TrainerCallback``s given to the DPO trainer (e.g. a crash point).
+    Inside an episode, route it through the agent workspace so a resumed run gets the adapter back
+    without retraining: ``path = workspace.memo_dir("teacher-adapter", lambda p: align_teacher(backend,
+    pairs, config, p, ledger)); backend.load_adapter(path)`` (the memo builds under a temporary name).
     When ``out_dir`` already holds an adapter (a resumed round that saved it before the crash) it is loaded,
     not retrained, and the work is counted as if trained, so a resumed episode's ledger matches."""
     if not pairs:
@@ -97,9 +100,10 @@ def _train(backend: TinyTeacherBackend, pairs: Sequence[PreferencePair], config:
     from teachenv.student.progress import no_loading_bars
     from teachenv.student.tiny_model import build_atomically
 
-    if isinstance(backend.model, PeftModel):  # continue from the adapter it samples now, on a copy
-        model = PeftModel.from_pretrained(backend.model.unload(), str(backend.adapter_path), is_trainable=True)
-        backend.base = model.get_base_model()
+    if isinstance(backend.model, PeftModel):  # continue from the adapter it samples now (held in memory)
+        model = backend.model
+        for name, parameter in model.named_parameters():
+            parameter.requires_grad_("lora_" in name)
     else:
         model = get_peft_model(backend.base, LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=0.0,
                                                         target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],

@@ -123,8 +123,11 @@ def test_a_second_alignment_continues_from_the_first_adapter_and_base_is_restora
     backend = TinyTeacherBackend.build_for(arith, QUICK)
     base_logprobs = completion_logprobs(backend, pairs)
     base_weights = {k: v.clone() for k, v in backend.base.state_dict().items()}
-    align_teacher(backend, pairs, config, tmp_path / "round1")
+    align_teacher(backend, pairs, config, tmp_path / ".round1.tmp")
+    (tmp_path / ".round1.tmp").rename(tmp_path / "round1")  # as AgentWorkspace.memo_dir renames a built folder
     first = backend.identity()["adapter"]
+    backend.load_adapter(tmp_path / "round1")
+    assert backend.identity()["adapter"] == first
     align_teacher(backend, pairs, config, tmp_path / "round2")
     assert len({"base", first, backend.identity()["adapter"]}) == 3 and backend.adapter_path == tmp_path / "round2"
     assert completion_logprobs(backend, pairs) != base_logprobs
