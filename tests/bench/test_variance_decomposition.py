@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "variance_decomposition.py"
+from script_loader import load_script
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("variance_decomposition", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/variance_decomposition.py")
 
 
 @pytest.mark.parametrize("argv, said", [(["--draws", "1"], "--draws 1"), (["--sources", "eval,weather"], "weather")])

@@ -1,0 +1,220 @@
+"""Where ``LoRAStudent.train``'s time goes: TRL's ``trainer.train`` against a plain torch loop on the same batches.
+
+The plain loop replays, on a fresh adapter with the same seed, the very batches the trainer fed its steps
+(recorded as it ran), with the same optimiser (AdamW, the trainer's learning rate, weight decay, schedule
+and gradient clipping at norm 1): the two runs do the same arithmetic, so their per-step losses agree to
+float rounding (the trainer's fused LM head computes the same log-probabilities in chunks; over many steps
+training can amplify that rounding), and the difference in wall time is the framework's per-step work.
+Each side is split into forward + backward, the optimiser step, and the rest (data loading, callbacks,
+metrics, accelerate's wrappers), measured in the same run; the repeats alternate the two sides so that
+load from other work falls on both. The trainer's setup (dataset, tokenising, building the trainer: once
+per round) is reported apart from its loop.
+
+    python benchmarks/bench_train_loop.py                 # plumbing student, 3 repeats, about a minute
+    python benchmarks/bench_train_loop.py --model tiny --steps 100 --rows 800
+
+On a machine shared with other work, compare the ratios within one run, not seconds across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import time
+
+
+def student(model: str, steps: int):
+    from teachenv.core.config import StudentConfig, TinyStudentRecipe, TrainConfig
+    from teachenv.student.lora_student import LoRAStudent
+    from teachenv.tasks.arith.task import ArithConfig, ArithTask
+
+    task = ArithTask(ArithConfig(val_per_skill=4, test_per_skill=4))
+    extra = {"tiny": TinyStudentRecipe(pretrain_steps=0)} if model == "tiny" else {}
+    return LoRAStudent(StudentConfig(model=model, train=TrainConfig(max_steps=steps), **extra), task), task
+
+
+def rows(task, n: int) -> list:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    per_skill = math.ceil(n / len(task.skills))
+    return [ex for skill in task.skills for ex in task.generate(skill, per_skill, rng)][:n]
+
+
+class StepClock:
+    """Seconds in ``training_step`` (forward + backward) and in the optimiser step, and each step's loss."""
+
+    def __init__(self) -> None:
+        self.forward_backward = self.optimizer = 0.0
+        self.losses: list[float] = []
+        self.batches: list[dict] = []
+        self._opt_started = self._loop_started = 0.0
+        self.loop = 0.0  # trainer.train's loop, from its train-begin event to its train-end event
+
+    def loop_begins(self, *_: object) -> None:
+        self._loop_started = time.perf_counter()
+
+    def loop_ends(self, *_: object) -> None:
+        self.loop = time.perf_counter() - self._loop_started
+
+    def before_optimizer(self, *_: object) -> None:
+        self._opt_started = time.perf_counter()
+
+    def after_optimizer(self, *_: object) -> None:
+        self.optimizer += time.perf_counter() - self._opt_started
+
+
+def timed_trainer(model_name: str, data: list, steps: int, seed: int) -> tuple[float, StepClock]:
+    """``LoRAStudent.train`` as an episode runs it, its steps timed and their batches recorded."""
+    from transformers import TrainerCallback
+
+    ours, _ = student(model_name, steps)
+    clock = StepClock()
+
+    original = None
+
+    def install(trainer) -> None:
+        nonlocal original
+        original = trainer.training_step
+
+        def training_step(model, inputs, *args, **kwargs):
+            clock.batches.append({k: v.clone() for k, v in inputs.items() if hasattr(v, "clone")})
+            started = time.perf_counter()
+            loss = original(model, inputs, *args, **kwargs)
+            clock.forward_backward += time.perf_counter() - started
+            clock.losses.append(float(loss))
+            return loss
+
+        trainer.training_step = training_step
+
+    class Hook(TrainerCallback):  # the trainer's own events around its loop and its optimiser step
+        def on_train_begin(self, args, state, control, **kwargs):
+            clock.loop_begins()
+
+        def on_train_end(self, args, state, control, **kwargs):
+            clock.loop_ends()
+
+        def on_pre_optimizer_step(self, args, state, control, **kwargs):
+            clock.before_optimizer()
+
+        def on_optimizer_step(self, args, state, control, **kwargs):
+            clock.after_optimizer()
+
+    import trl
+
+    build = trl.SFTTrainer.__init__
+
+    def patched_init(self, *args, **kwargs):
+        build(self, *args, **kwargs)
+        install(self)
+
+    ours.trainer_callbacks = [Hook()]
+    trl.SFTTrainer.__init__ = patched_init
+    try:
+        started = time.perf_counter()
+        ours.train(data, seed=seed)
+        wall = time.perf_counter() - started
+    finally:
+        trl.SFTTrainer.__init__ = build
+    return wall, clock
+
+
+def timed_plain_loop(model_name: str, batches: list[dict], seed: int) -> tuple[float, StepClock]:
+    """The same batches through a fresh adapter (same seed) with a bare AdamW loop and the same schedule."""
+    import torch
+    from transformers import get_scheduler
+
+    from teachenv.student.lora_student import _SCHEDULERS
+
+    ours, _ = student(model_name, len(batches))
+    train = ours.config.train
+    model = ours._new_adapter(seed)
+    model.train()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=train.learning_rate, weight_decay=train.weight_decay)
+    scheduler = get_scheduler(_SCHEDULERS[train.lr_scheduler], optimizer, num_warmup_steps=train.warmup_steps,
+                              num_training_steps=len(batches))
+    clock = StepClock()
+    started = time.perf_counter()
+    for batch in batches:
+        step_started = time.perf_counter()
+        loss = model(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"),
+                     labels=batch["labels"]).loss
+        loss.backward()
+        clock.forward_backward += time.perf_counter() - step_started
+        clock.losses.append(float(loss.detach()))
+        clock.before_optimizer()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)  # the trainer's default max_grad_norm
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        clock.after_optimizer()
+    clock.loop = time.perf_counter() - started
+    return clock.loop, clock
+
+
+def split(wall: float, clock: StepClock) -> dict:
+    """Setup (dataset, tokenising, building the trainer: once per round) apart from the loop, and the loop's
+    forward + backward, optimiser step and the rest (the framework's per-step work)."""
+    return {"wall_s": wall, "setup_s": wall - clock.loop, "loop_s": clock.loop,
+            "forward_backward_s": clock.forward_backward, "optimizer_s": clock.optimizer,
+            "other_s": clock.loop - clock.forward_backward - clock.optimizer}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=("plumbing", "tiny"), default="plumbing",
+                        help="the untrained plumbing student, or the quick-start tiny student's shape (untrained)")
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--rows", type=int, default=320)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    data = rows(student(args.model, args.steps)[1], args.rows)
+    timed_trainer(args.model, data[:32], 2, seed=0)  # warm-up: the first train imports TRL / PEFT / datasets
+    trainer_runs, plain_runs = [], []
+    max_loss_gap = early_loss_gap = 0.0
+    for repeat in range(args.repeats):  # alternating, so that other work's load falls on both sides
+        wall, clock = timed_trainer(args.model, data, args.steps, seed=repeat)
+        trainer_runs.append(split(wall, clock))
+        plain_wall, plain_clock = timed_plain_loop(args.model, clock.batches, seed=repeat)
+        plain_runs.append(split(plain_wall, plain_clock))
+        gaps = [abs(a - b) for a, b in zip(clock.losses, plain_clock.losses)]
+        max_loss_gap, early_loss_gap = max(max_loss_gap, *gaps), max(early_loss_gap, *gaps[:10])
+
+    def median(runs: list[dict], key: str) -> float:
+        return statistics.median(run[key] for run in runs)
+
+    keys = ("wall_s", "setup_s", "loop_s", "forward_backward_s", "optimizer_s", "other_s")
+    report = {
+        "model": args.model, "steps": args.steps, "rows": args.rows, "repeats": args.repeats,
+        "trainer": {k: median(trainer_runs, k) for k in keys}, "plain_loop": {k: median(plain_runs, k) for k in keys},
+        "ratio_loop_over_plain": statistics.median(t["loop_s"] / p["loop_s"] for t, p in zip(trainer_runs, plain_runs)),
+        "ratio_train_call_over_plain": statistics.median(t["wall_s"] / p["loop_s"]
+                                                         for t, p in zip(trainer_runs, plain_runs)),
+        "loop_ratios": [t["loop_s"] / p["loop_s"] for t, p in zip(trainer_runs, plain_runs)],
+        # Rounding (the fused LM head sums in chunks) is exact-looking at first; over many steps a loss spike can
+        # amplify it, so the first steps are reported apart.
+        "max_per_step_loss_difference_first_10": early_loss_gap,
+        "max_per_step_loss_difference": max_loss_gap,
+    }
+    print(json.dumps(report, indent=2))
+    print("| side | setup (s) | loop (s) | forward + backward (s) | optimiser (s) | other per-step work (s) |\n"
+          "| --- | --- | --- | --- | --- | --- |")
+    for side in ("trainer", "plain_loop"):
+        r = report[side]
+        print(f"| {side} | {r['setup_s']:.2f} | {r['loop_s']:.2f} | {r['forward_backward_s']:.2f} | "
+              f"{r['optimizer_s']:.2f} | {r['other_s']:.2f} |")
+    print(f"trainer loop ÷ plain loop: {report['ratio_loop_over_plain']:.2f}; whole LoRAStudent.train ÷ plain loop: "
+          f"{report['ratio_train_call_over_plain']:.2f} (medians of {args.repeats} alternating repeats); largest "
+          f"per-step loss difference {early_loss_gap:.2e} in the first 10 steps, {max_loss_gap:.2e} in all")
+    return report
+
+
+if __name__ == "__main__":
+    main()
