@@ -184,7 +184,8 @@ class StudentConfig(StrictModel):
     model: str = Field(
         "tiny",
         description="'tiny' (built and pretrained locally from `tiny`, or `tiny_vlm` for tasks with images), "
-        "'plumbing' (the same, untrained), or any Hugging Face model id or local path (a causal LM; an "
+        "'plumbing' (the same, untrained), 'surrogate' (the arithmetic world's fitted learning-dynamics model: "
+        "milliseconds a round, for training teachers), or any Hugging Face model id or local path (a causal LM; an "
         "image-text-to-text model for tasks with images).",
     )
     tiny: TinyStudentRecipe = Field(default_factory=TinyStudentRecipe)

@@ -77,7 +77,12 @@ def build_engine(config: RunConfig, task: Task, ledger: CostLedger,
 
 
 def build_student(config: RunConfig, task: Task, *, progress: bool = False) -> Student:
-    """A LoRA student of the task's modality: a causal LM for text, a vision-language model for images."""
+    """A LoRA student of the task's modality: a causal LM for text, a vision-language model for images; or,
+    for ``student.model: surrogate``, the fitted learning-dynamics model (``teachenv.student.surrogate``)."""
+    if config.student.model == "surrogate":
+        from teachenv.student.surrogate import SurrogateStudent
+
+        return SurrogateStudent(task)
     if task.modality == "image":
         from teachenv.student.vision_student import VisionLoRAStudent
 

@@ -38,6 +38,8 @@ def world_environments(task_cls: type[Any]) -> dict[str, tuple[str, str]]:
 ENVIRONMENTS: dict[str, tuple[str, str]] = {
     env_id: spec for name in WORLD_TASKS for env_id, spec in world_environments(registry.tasks.get(name)).items()
 }
+#: The arithmetic skill list with the fitted surrogate student (milliseconds a round: for training teachers).
+ENVIRONMENTS["teachenv/SurrogateSkillList-v0"] = ("teachenv.envs.surrogate_env:SurrogateSkillListEnv", "arith")
 ENV_IDS: dict[str, str] = {env_id: entry for env_id, (entry, _) in ENVIRONMENTS.items()}
 
 

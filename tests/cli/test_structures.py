@@ -71,7 +71,7 @@ def test_teachenv_list_shows_every_registered_structure_and_world():
     done = subprocess.run([sys.executable, "-m", "teachenv.cli.main", "list"], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr
-    assert len(ENV_IDS) == 6
+    assert len(ENV_IDS) == 7  # 3 structures x 2 worlds, and the surrogate skill list
     for env_id in ENV_IDS:
         assert env_id in done.stdout
     assert "explore-exploit" in done.stdout and "learning-progress" in done.stdout
