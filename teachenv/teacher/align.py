@@ -19,6 +19,7 @@ measures a (prompt, completion)'s log-probability under the teacher, for the tes
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -56,7 +57,18 @@ class AlignConfig(BaseModel):
 
 def align_teacher(backend: Any, pairs: Sequence[dict[str, str]], config: AlignConfig, out_dir: str | Path,
                   ledger: CostLedger | None = None, callbacks: Sequence[Any] = ()) -> Path:
-    """DPO the backend's adapter on ``pairs``, save it in ``out_dir``, make the backend sample it; the folder."""
+    """DPO the backend's adapter on ``pairs``, save it in ``out_dir``, make the backend sample it; the folder.
+    Runs under torch RNG seeded by ``config.seed`` (a new adapter's initial weights included); the caller's
+    RNG state is restored afterwards."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]), tempfile.TemporaryDirectory(prefix="teachenv-dpo-") as scratch:
+        torch.manual_seed(config.seed)
+        return _align(backend, pairs, config, Path(out_dir), Path(scratch), ledger, callbacks)
+
+
+def _align(backend: Any, pairs: Sequence[dict[str, str]], config: AlignConfig, out: Path, scratch: Path,
+           ledger: CostLedger | None, callbacks: Sequence[Any]) -> Path:
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback
     from trl import DPOConfig, DPOTrainer
@@ -66,11 +78,10 @@ def align_teacher(backend: Any, pairs: Sequence[dict[str, str]], config: AlignCo
     if not rows or bad:
         raise ConfigError(f"align_teacher needs pairs with a non-empty prompt, chosen and rejected that differ; "
                           f"got {len(rows)} pairs, bad ones: {bad[:3]}.")
-    out = Path(out_dir)
     model = backend.trainable_model({"r": config.lora_r, "lora_alpha": config.lora_alpha, "lora_dropout": 0.0,
                                      "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]})
     args = DPOConfig(
-        output_dir=str(out / "trainer"), max_steps=config.steps, per_device_train_batch_size=config.batch_size,
+        output_dir=str(scratch), max_steps=config.steps, per_device_train_batch_size=config.batch_size,
         learning_rate=config.learning_rate, beta=config.beta, loss_type=list(config.loss_type),
         loss_weights=list(config.loss_weights), lr_scheduler_type="constant", warmup_steps=0,
         gradient_checkpointing=False, bf16=False, fp16=False, use_cpu=True, seed=config.seed, data_seed=config.seed,
@@ -84,7 +95,7 @@ def align_teacher(backend: Any, pairs: Sequence[dict[str, str]], config: AlignCo
     for callback in callbacks:
         trainer.add_callback(callback)
     trainer.train()
-    model.save_pretrained(out)
+    model.save_pretrained(out, selected_adapters=["default"])  # not the reference copy TRL may add
     backend.load_adapter(out)
     if ledger is not None:
         per_pair = sum(len(r["prompt"]) * 2 + len(r["chosen"]) + len(r["rejected"]) + 3 for r in rows) / len(rows)

@@ -52,15 +52,22 @@ class TinyTeacherConfig(BaseModel):
 
 
 def adapter_hash(path: str | Path) -> str:
-    """Content hash of an adapter folder (its weights and config files, names included)."""
+    """Content hash of an adapter folder: its weight files' bytes and its ``adapter_config.json`` read as data
+    (lists sorted, since PEFT writes ``target_modules`` from a set; the base model's path left out: the base
+    is a separate part of the identity)."""
     folder = Path(path)
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".safetensors", ".json", ".bin"))
-    if not files:
-        raise ConfigError(f"{folder} holds no adapter files (adapter_config.json, adapter_model.safetensors); "
+    weights = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".safetensors", ".bin"))
+    config_path = folder / "adapter_config.json"
+    if not weights or not config_path.is_file():
+        raise ConfigError(f"{folder} holds no adapter (adapter_config.json and adapter_model.safetensors); "
                           "point agent.teacher.adapter at a folder align_teacher wrote.")
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config.pop("base_model_name_or_path", None)
     digest = hashlib.sha256()
-    for p in files:
-        digest.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    digest.update(json.dumps({k: sorted(v, key=str) if isinstance(v, list) else v for k, v in config.items()},
+                             sort_keys=True, default=str).encode())
+    for p in weights:
+        digest.update(b"\0" + p.name.encode() + b"\0" + p.read_bytes())
     return digest.hexdigest()[:16]
 
 
