@@ -46,6 +46,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--beta", type=float, default=0.1)
     parser.add_argument("--lr", type=float, default=5e-3)
+    parser.add_argument("--seed", type=int, default=0, help="Seeds the drafts (10*seed+1), the eval samples "
+                        "(10*seed+2) and DPO (seed).")
     parser.add_argument("--recipe", default="{}", help="JSON overrides of the teacher recipe, e.g. '{\"pretrain_steps\": 1200}'.")
     args = parser.parse_args()
 
@@ -53,7 +55,7 @@ def main() -> int:
     backend = TinyTeacherBackend(TinyTeacherConfig(recipe=TinyTeacherRecipe(**json.loads(args.recipe))), task)
     pairs = []
     for skill in task.skills:
-        made = drafts(backend, task, skill, args.drafts, seed=1)
+        made = drafts(backend, task, skill, args.drafts, seed=10 * args.seed + 1)
         good, bad = [t for t, ok in made if ok], [t for t, ok in made if not ok]
         pairs += [{"prompt": writing_prompt(skill), "chosen": g, "rejected": b} for g, b in zip(good, bad) if g != b]
     held = [(writing_prompt(s), item.example.prompt + item.example.answer)
@@ -63,16 +65,17 @@ def main() -> int:
         return float(np.mean(sequence_logprobs(backend, [p for p, _ in held], [c for _, c in held])))
 
     print(f"teacher {backend.base_path.name}: {len(pairs)} pairs from {args.drafts} drafts/skill; "
-          f"eval {args.eval} samples/skill at T=1 (seed 2)")
-    print(f"base            accept {accept_rate(backend, task, args.eval, seed=2):.3f}  held-out correct logp {chosen_lp():.2f}")
+          f"eval {args.eval} samples/skill at T=1 (seed {10 * args.seed + 2})")
+    print(f"base            accept {accept_rate(backend, task, args.eval, seed=10 * args.seed + 2):.3f}  held-out correct logp {chosen_lp():.2f}")
     for name, (losses, weights) in MIXES.items():
         backend.load_adapter(None)
         start = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             align_teacher(backend, pairs, AlignConfig(loss_type=losses, loss_weights=weights, steps=args.steps,
-                                                      beta=args.beta, learning_rate=args.lr, batch_size=8), tmp)
+                                                      beta=args.beta, learning_rate=args.lr, batch_size=8,
+                                                      seed=args.seed), tmp)
             seconds = time.perf_counter() - start
-            print(f"{name:<15} accept {accept_rate(backend, task, args.eval, seed=2):.3f}  held-out correct logp "
+            print(f"{name:<15} accept {accept_rate(backend, task, args.eval, seed=10 * args.seed + 2):.3f}  held-out correct logp "
                   f"{chosen_lp():.2f}  ({args.steps} DPO steps, {seconds:.0f} s)")
     return 0
 
