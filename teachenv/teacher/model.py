@@ -16,7 +16,8 @@ The world has no worked rationales (arith answers are bare numbers), so none are
 answers are off by a small amount (±1..9), and ``off_skill_rate`` of the writing rows pair a skill
 tag with a question of another skill. The built teacher therefore writes a measurable share of
 wrong or off-skill examples, which the task's verifier rejects; ``report.json`` beside the model
-records that share (``verified_accept_rate``) at temperature 1.
+records that share (``verified_accept_rate``) at temperature 1 (about 0.03–0.28 per skill for the default
+recipe, built in about 2 CPU-minutes).
 
 It knows nothing about engines, caches or alignment.
 """
@@ -48,11 +49,11 @@ WRITE, SOLVE, SEP = "W", "S", "|"
 class TinyTeacherRecipe(PretrainingRecipe):
     """The tiny teacher: smaller than the students, trained on the compact writing/solving format."""
 
-    hidden_size: int = Field(64, ge=8)
-    num_layers: int = Field(2, ge=1)
+    hidden_size: int = Field(96, ge=8)
+    num_layers: int = Field(3, ge=1)
     num_heads: int = Field(4, ge=1)
-    intermediate_size: int = Field(256, ge=8)
-    pretrain_steps: int = Field(500, ge=1)
+    intermediate_size: int = Field(384, ge=8)
+    pretrain_steps: int = Field(800, ge=1)
     batch_size: int = Field(64, ge=1)
     learning_rate: float = Field(3e-3, gt=0)
     warmup_steps: int = Field(30, ge=0)
