@@ -4,6 +4,7 @@ cache tells its adapters apart by their weights."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from teachenv.agents.llm_engine import LLMDataEngine, LLMEngineConfig
 from teachenv.core.cache import ResponseCache
@@ -72,3 +73,14 @@ def test_the_llm_engine_parses_and_verifies_what_it_writes(teacher):
 def test_requests_it_cannot_serve_get_an_error_not_a_crash(teacher):
     result = teacher.generate([GenerationRequest(prompt="Plan the next round of training data.")])[0]
     assert result.error and "tiny-teacher" in result.error and result.text == ""
+
+
+def test_the_aligned_teacher_engine_refuses_a_teacher_it_cannot_train(teacher):
+    from teachenv.agents.aligned_teacher import AlignedTeacherEngine
+    from teachenv.core.errors import ConfigError
+    from teachenv.engines.transformers_backend import TransformersBackend
+
+    frozen = CachedBackend(TransformersBackend(teacher.model, teacher.tokenizer), None)
+    with pytest.raises(ConfigError, match="tiny-teacher"):
+        AlignedTeacherEngine(ArithTask(), CostLedger(), teacher=frozen)
+    assert AlignedTeacherEngine(ArithTask(), CostLedger(), teacher=CachedBackend(teacher, None)).model is teacher
