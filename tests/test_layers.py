@@ -22,7 +22,7 @@ LAYERS = (
     ("teachenv.bench", "teachenv.openenv"),
     ("teachenv.agents",),
     ("teachenv.envs",),
-    ("teachenv.student", "teachenv.scripted"),
+    ("teachenv.student", "teachenv.scripted", "teachenv.teacher"),
     ("teachenv.tasks",),
     ("teachenv.skills",),
     ("teachenv.engines", "teachenv.sandbox"),

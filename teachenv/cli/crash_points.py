@@ -10,11 +10,14 @@ first time the run reaches that point of that round. Points:
   is "after round 2's generation");
 - ``train-step``: inside training, after optimizer step ``<step>`` of round ``<round>`` (a
   transformers ``TrainerCallback`` the student adds to its trainer);
+- ``dpo-step``: inside an agent's own training (the teacher's DPO), after its optimizer step ``<step>``
+  of round ``<round>`` (a ``TrainerCallback`` in the agent workspace's ``trainer_callbacks``);
 - ``record``: while the round is written, after its artifacts and before its episode row (the run
   directory's row write).
 
 Everything is installed from outside the library, through the hooks a run already has (the phase
-callback, the student's trainer callbacks, the run directory it writes through); the library has no
+callback, the student's and the agent workspace's trainer callbacks, the run directory it writes
+through); the library has no
 test-only branch. This module knows point names and those three hooks, not what a round does.
 """
 
@@ -32,7 +35,8 @@ from teachenv.core.run_dir import RunDirectory
 
 ENV_VAR = "TEACHENV_CRASH_AT"
 PHASES = ("generate", "verify", "train", "evaluate", "save")
-POINTS = (*PHASES, "train-step", "record")
+STEP_POINTS = ("train-step", "dpo-step")
+POINTS = (*PHASES, *STEP_POINTS, "record")
 
 PhaseCallback = Callable[[str, int], None]
 
@@ -62,12 +66,12 @@ class CrashPoint:
     def parse(cls, spec: str) -> CrashPoint:
         parts = spec.split(":")
         point, numbers = parts[0], parts[1:]
-        needed = 2 if point == "train-step" else 1
+        needed = 2 if point in STEP_POINTS else 1
         if point not in POINTS or len(numbers) != needed or not all(n.isdigit() for n in numbers):
-            shape = "train-step:<round>:<step>" if point == "train-step" else "<point>:<round>"
+            shape = f"{point}:<round>:<step>" if point in STEP_POINTS else "<point>:<round>"
             raise ConfigError(f"{ENV_VAR}={spec!r} is not a crash point: write {shape}, with <point> one of "
                               f"{', '.join(POINTS)} (or unset {ENV_VAR}).")
-        return cls(point, int(numbers[0]), int(numbers[1]) if point == "train-step" else None)
+        return cls(point, int(numbers[0]), int(numbers[1]) if point in STEP_POINTS else None)
 
     def on_phase(self, then: PhaseCallback | None = None) -> PhaseCallback:
         """A phase callback that dies at this point's phase (then calls ``then``, e.g. the progress display)."""
@@ -82,8 +86,15 @@ class CrashPoint:
         return phase
 
     def trainer_callbacks(self) -> list[Any]:
-        """The trainer callback for a ``train-step`` point (none for the others)."""
-        if self.point != "train-step":
+        """The student's trainer callback for a ``train-step`` point (none for the others)."""
+        return self._step_callbacks("train-step")
+
+    def agent_trainer_callbacks(self) -> list[Any]:
+        """The agent's trainer callback (teacher DPO) for a ``dpo-step`` point (none for the others)."""
+        return self._step_callbacks("dpo-step")
+
+    def _step_callbacks(self, point: str) -> list[Any]:
+        if self.point != point:
             return []
         from transformers import TrainerCallback
 

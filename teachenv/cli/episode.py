@@ -51,21 +51,23 @@ def peak_memory_mb() -> float:
 def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = False, resume: bool = False,
                 on_phase: Callable[[str, int], None] | None = None,
                 on_round: Callable[[RoundResult], None] | None = None, progress: bool = False,
-                trainer_callbacks: Sequence[Any] = ()) -> EpisodeOutcome:
+                trainer_callbacks: Sequence[Any] = (), agent_trainer_callbacks: Sequence[Any] = ()) -> EpisodeOutcome:
     """Run the episode into ``run_dir``. With ``resume``, a run already there continues from its last
     finished round (see ``teachenv.envs.replay``; a finished run is returned as it is), and an empty
     directory starts afresh. ``trainer_callbacks`` (transformers ``TrainerCallback``s) join every
-    round's training. Holds the run directory's writer lock from its first write on (a resume's clean-up,
+    round's training, ``agent_trainer_callbacks`` every training the agent runs itself (teacher DPO). Holds the run directory's writer lock from its first write on (a resume's clean-up,
     or a fresh run's config.yaml, written once everything is built): a second writer stops with a
     ``RunDirectoryError`` naming this one, and a config error takes no lock and leaves no directory."""
     with ExitStack() as lock:
         return _run_episode(config, run_dir, lock, overwrite=overwrite, resume=resume, on_phase=on_phase,
-                            on_round=on_round, progress=progress, trainer_callbacks=trainer_callbacks)
+                            on_round=on_round, progress=progress, trainer_callbacks=trainer_callbacks,
+                            agent_trainer_callbacks=agent_trainer_callbacks)
 
 
 def _run_episode(config: RunConfig, run_dir: RunDirectory, lock: ExitStack, *, overwrite: bool, resume: bool,
                  on_phase: Callable[[str, int], None] | None, on_round: Callable[[RoundResult], None] | None,
-                 progress: bool, trainer_callbacks: Sequence[Any]) -> EpisodeOutcome:
+                 progress: bool, trainer_callbacks: Sequence[Any],
+                 agent_trainer_callbacks: Sequence[Any] = ()) -> EpisodeOutcome:
     import gymnasium
 
     import teachenv  # noqa: F401  (registers the environment ids)
@@ -91,6 +93,8 @@ def _run_episode(config: RunConfig, run_dir: RunDirectory, lock: ExitStack, *, o
                          replay=replay)
     if trainer_callbacks:
         env.unwrapped.student.trainer_callbacks.extend(trainer_callbacks)
+    if agent_trainer_callbacks:
+        env.unwrapped.workspace.trainer_callbacks.extend(agent_trainer_callbacks)
     try:
         policy = build_policy(config.agent.policy)
         policy.attach(env.unwrapped)

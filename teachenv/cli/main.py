@@ -60,7 +60,8 @@ def run(
             outcome = run_episode(cfg, run_dir, overwrite=overwrite, resume=resume,
                                   on_phase=crash.on_phase(tracker.phase) if crash else tracker.phase,
                                   on_round=tracker.round_done, progress=True,
-                                  trainer_callbacks=crash.trainer_callbacks() if crash else ())
+                                  trainer_callbacks=crash.trainer_callbacks() if crash else (),
+                                  agent_trainer_callbacks=crash.agent_trainer_callbacks() if crash else ())
     except TeachEnvError as exc:
         raise fail(console, str(exc)) from None
     if outcome.already_finished:

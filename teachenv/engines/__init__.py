@@ -7,3 +7,4 @@ _backends.register("transformers", "teachenv.engines.transformers_backend:Transf
 _backends.register("vllm", "teachenv.engines.vllm_backend:VLLMBackend")
 _backends.register("openai", "teachenv.engines.openai_backend:OpenAIBackend")
 _backends.register("scripted", "teachenv.scripted.backend:ScriptedBackend")
+_backends.register("tiny-teacher", "teachenv.teacher.backend:TinyTeacherBackend")

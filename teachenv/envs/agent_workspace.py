@@ -58,6 +58,9 @@ class AgentWorkspace:
         self.replayed_rounds = replayed_rounds
         #: The round whose data the agent is preparing (0 before the first ``begin_round``).
         self.round = 0
+        #: transformers ``TrainerCallback``s that join every training the agent runs itself (e.g. its
+        #: teacher's DPO); installed from outside, like the student's.
+        self.trainer_callbacks: list[Any] = []
 
     @property
     def run_dir(self) -> RunDirectory:
