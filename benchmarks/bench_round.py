@@ -225,7 +225,8 @@ def table(report: dict) -> str:
         lines.append(f"| continual vs epoch-faithful retrain, cumulative ({n} rounds of {c['examples_per_round']}, "
                      f"{c['epochs']:g} epochs each) | {row['continual']['train_s']:.1f} s / "
                      f"{row['continual']['steps']} steps vs {row['retrain']['train_s']:.1f} s / "
-                     f"{row['retrain']['steps']} steps (retrain ÷ continual {row['ratio_retrain_over_continual']:.2f}) |")
+                     f"{row['retrain']['steps']} steps "
+                     f"(retrain ÷ continual {row['ratio_retrain_over_continual']:.2f}) |")
     lines.append(f"| two runs at once vs one alone (1 round, `OMP_WAIT_POLICY=PASSIVE`) | alone {p['alone_s']:.1f} s; "
                  f"together {p['pair_s'][0]:.1f} s and {p['pair_s'][1]:.1f} s "
                  f"(slower ÷ alone {p['ratio_slower_over_alone']:.2f}) |")
@@ -238,7 +239,8 @@ def problems(report: dict) -> list[str]:
     a, f, t, c, p = (report.get(k) for k in SECTIONS)
     if None in (a, f, t, c, p):
         return [f"missing sections: {[k for k in SECTIONS if k not in report]}"]
-    if sum(a["phases_s"].values()) > a["wall_s"] or not math.isclose(a["other_s"], a["wall_s"] - sum(a["phases_s"].values())):
+    phases = sum(a["phases_s"].values())
+    if phases > a["wall_s"] or not math.isclose(a["other_s"], a["wall_s"] - phases):
         found.append(f"anatomy: phases {a['phases_s']} do not fit in the wall {a['wall_s']} with other {a['other_s']}")
     if "train" not in a["phases_s"]:
         found.append(f"anatomy: no train phase among {list(a['phases_s'])}")
