@@ -7,17 +7,25 @@ Five measurements, each against its naive or bare counterpart within this one ru
    the run log's ``timings``, summed over the rounds, and "other" = process wall − phases.
 2. **Fixed per-process cost** by cause, each in a fresh subprocess (median of ``--repeats``):
    ``python -c pass``, + ``import teachenv``, + torch and transformers, + the Llama model code,
-   + TRL / PEFT / datasets; against ``teachenv --help``.
+   + TRL / PEFT / datasets; against ``teachenv --help``; and the *floor* (a process that imports only what a
+   round needs: torch, transformers' Llama, TRL, PEFT) against a 1-round, 1-step ``teachenv run`` (the
+   "above floor" seconds are what teachenv itself adds to a process: CLI, config, task, student build, run
+   directory, evaluation of the tiny splits).
 3. **Training**: ``LoRAStudent.train`` against a bare TRL ``SFTTrainer`` on the same rows, adapter and
    settings (same steps; the final loss of both is reported: it should match).
 4. **Continual vs retrain** (epoch-faithful: ``student.train.epochs`` with ``max_steps: null``, so each
    retrain round trains the same epochs over all data so far): cumulative training seconds and steps
-   over ``--rounds`` rounds.
+   at each of ``--rounds`` (default 5 and 10: one run of the largest, read at each).
 5. **Two concurrent runs against one alone**, through ``bench_concurrency.py``'s helpers on the
    anatomy's recipe (one round, cold student build skipped: the untrained shape).
 
     python benchmarks/bench_round.py --quick        # about 3-5 minutes on 2 loaded CPU cores
-    python benchmarks/bench_round.py --rounds 10    # the full sizes (quick-start round sizes)
+    python benchmarks/bench_round.py                # the full sizes (quick-start round sizes)
+    python benchmarks/bench_round.py --smoke --repeats 1   # the smallest sizes: checks the sections, not speed
+
+Every report is checked for consistency (phases within the wall, causes summing to the cumulative import
+time, cumulative costs growing with rounds, retrain training at least continual's steps); the script exits
+non-zero naming what is inconsistent.
 
 On a machine shared with other work, compare ratios within one run of this script, not seconds across runs.
 """
@@ -52,18 +60,27 @@ IMPORTS = {
                              "from transformers.models.llama import modeling_llama; import trl, peft, datasets",
 }
 
+#: The floor: only what a round needs, nothing of teachenv's.
+FLOOR = "import torch, transformers, trl, peft; from transformers.models.llama import modeling_llama"
 
-def sizes(quick: bool) -> dict:
-    if quick:
+
+def sizes(tier: str) -> dict:
+    if tier == "smoke":
+        return {"rounds": 1, "examples": 16, "steps": 1, "train_rows": 16, "train_steps": 2,
+                "cmp_examples": 32, "epochs": 1.0, "eval_per_skill": 2}
+    if tier == "quick":
         return {"rounds": 2, "examples": 400, "steps": 40, "train_rows": 320, "train_steps": 20,
-                "cmp_examples": 96, "epochs": 1.0}
+                "cmp_examples": 96, "epochs": 1.0, "eval_per_skill": None}
     return {"rounds": 3, "examples": 2000, "steps": 600, "train_rows": 2000, "train_steps": 200,
-            "cmp_examples": 400, "epochs": 3.0}
+            "cmp_examples": 400, "epochs": 3.0, "eval_per_skill": None}
 
 
-def recipe(size: dict, rounds: int) -> dict:
-    return {"name": "bench-round", "seed": 0, "task": {"name": "arith"},
-            "student": {"model": "plumbing", "train": {"max_steps": size["steps"]}},
+def recipe(size: dict, rounds: int, steps: int | None = None) -> dict:
+    task = {"name": "arith"}
+    if size["eval_per_skill"]:
+        task.update(val_per_skill=size["eval_per_skill"], test_per_skill=size["eval_per_skill"])
+    return {"name": "bench-round", "seed": 0, "task": task,
+            "student": {"model": "plumbing", "train": {"max_steps": steps or size["steps"]}},
             "agent": {"policy": {"name": "weakest-skill", "focus": 2, "replay_share": 0.5},
                       "engine": {"name": "procedural"}},
             "env": {"id": "teachenv/SkillList-v0", "max_rounds": rounds, "examples_per_round": size["examples"]}}
@@ -81,7 +98,7 @@ def anatomy(folder: Path, size: dict) -> dict:
     return {"wall_s": wall, "phases_s": phases, "other_s": wall - sum(phases.values())}
 
 
-def fixed_cost(repeats: int) -> dict:
+def fixed_cost(folder: Path, size: dict, repeats: int) -> dict:
     def median_seconds(argv: list[str]) -> float:
         times = []
         for _ in range(repeats):
@@ -94,7 +111,16 @@ def fixed_cost(repeats: int) -> dict:
     labels = list(cumulative)
     by_cause = {label: cumulative[label] - (cumulative[labels[i - 1]] if i else 0.0) for i, label in enumerate(labels)}
     help_s = median_seconds([sys.executable, "-m", "teachenv.cli.main", "--help"])
-    return {"cumulative_s": cumulative, "by_cause_s": by_cause, "teachenv_help_s": help_s}
+    floor_s = median_seconds([sys.executable, "-c", FLOOR])
+    config = folder / "one-step.yaml"
+    config.write_text(yaml.safe_dump(recipe({**size, "examples": 16, "eval_per_skill": 2}, 1, steps=1)))
+    runs = []
+    for _ in range(repeats):
+        [seconds] = wait_all([start_run(folder, config, "one-step", "PASSIVE")])
+        runs.append(seconds)
+    one_step_s = statistics.median(runs)
+    return {"cumulative_s": cumulative, "by_cause_s": by_cause, "teachenv_help_s": help_s, "floor_s": floor_s,
+            "one_step_run_s": one_step_s, "above_floor_s": one_step_s - floor_s}
 
 
 def student(mode: str = "continual", **train: object):
@@ -148,19 +174,25 @@ def train_vs_trl(size: dict) -> dict:
             "trl_loss": output.training_loss}
 
 
-def continual_vs_retrain(size: dict, rounds: int) -> dict:
-    result = {}
+def continual_vs_retrain(size: dict, rounds: list[int]) -> dict:
+    """Cumulative training seconds and steps of each mode after each of ``rounds`` (one run of the largest)."""
+    cumulative: dict[str, list[tuple[float, int]]] = {}
     for mode in ("continual", "retrain"):
         learner, task = student(mode, max_steps=None, epochs=size["epochs"], batch_size=32)
-        seconds = steps = 0.0
-        for r in range(rounds):
+        seconds, steps, after = 0.0, 0, []
+        for r in range(max(rounds)):
             started = time.perf_counter()
             metrics = learner.train(rows(task, size["cmp_examples"], seed=r), seed=r)
             seconds += time.perf_counter() - started
             steps += metrics.steps
-        result[mode] = {"train_s": seconds, "steps": int(steps)}
-    result["ratio_retrain_over_continual"] = result["retrain"]["train_s"] / result["continual"]["train_s"]
-    result.update(rounds=rounds, examples_per_round=size["cmp_examples"], epochs=size["epochs"])
+            after.append((seconds, steps))
+        cumulative[mode] = after
+    result = {"examples_per_round": size["cmp_examples"], "epochs": size["epochs"], "by_rounds": {}}
+    for n in rounds:
+        (c_s, c_steps), (r_s, r_steps) = cumulative["continual"][n - 1], cumulative["retrain"][n - 1]
+        result["by_rounds"][str(n)] = {"continual": {"train_s": c_s, "steps": c_steps},
+                                       "retrain": {"train_s": r_s, "steps": r_steps},
+                                       "ratio_retrain_over_continual": r_s / c_s}
     return result
 
 
@@ -172,8 +204,11 @@ def concurrency(folder: Path, size: dict) -> dict:
     return {"alone_s": alone, "pair_s": pair, "ratio_slower_over_alone": max(pair) / alone}
 
 
+SECTIONS = ("anatomy", "fixed_cost", "training", "continual_vs_retrain", "concurrency")
+
+
 def table(report: dict) -> str:
-    a, f, t, c, p = (report[k] for k in ("anatomy", "fixed_cost", "training", "continual_vs_retrain", "concurrency"))
+    a, f, t, c, p = (report[k] for k in SECTIONS)
     lines = ["| measurement | value |", "| --- | --- |"]
     phases = ", ".join(f"{k} {v:.1f} s ({v / a['wall_s']:.0%})" for k, v in a["phases_s"].items())
     lines.append(f"| anatomy ({report['sizes']['rounds']} rounds + reset, wall {a['wall_s']:.1f} s) | "
@@ -181,40 +216,87 @@ def table(report: dict) -> str:
     causes = ", ".join(f"{k} {v:.2f} s" for k, v in f["by_cause_s"].items())
     lines.append(f"| fixed cost per process (fresh subprocess, median) | {causes}; "
                  f"`teachenv --help` {f['teachenv_help_s']:.2f} s |")
+    lines.append(f"| floor (torch, transformers' Llama, TRL, PEFT only) vs 1-round 1-step `teachenv run` | "
+                 f"{f['floor_s']:.2f} s vs {f['one_step_run_s']:.2f} s (above floor {f['above_floor_s']:.2f} s) |")
     lines.append(f"| training: `LoRAStudent.train` vs bare TRL `SFTTrainer` ({t['rows']} rows, {t['steps']} steps) | "
                  f"{t['teachenv_s']:.1f} s vs {t['trl_s']:.1f} s (TRL ÷ ours {t['ratio_trl_over_teachenv']:.2f}); "
                  f"final loss {t['teachenv_loss']:.4f} vs {t['trl_loss']:.4f} |")
-    lines.append(f"| continual vs retrain ({c['rounds']} rounds of {c['examples_per_round']}, {c['epochs']:g} epochs "
-                 f"each) | {c['continual']['train_s']:.1f} s / {c['continual']['steps']} steps vs "
-                 f"{c['retrain']['train_s']:.1f} s / {c['retrain']['steps']} steps "
-                 f"(retrain ÷ continual {c['ratio_retrain_over_continual']:.2f}) |")
+    for n, row in c["by_rounds"].items():
+        lines.append(f"| continual vs epoch-faithful retrain, cumulative ({n} rounds of {c['examples_per_round']}, "
+                     f"{c['epochs']:g} epochs each) | {row['continual']['train_s']:.1f} s / "
+                     f"{row['continual']['steps']} steps vs {row['retrain']['train_s']:.1f} s / "
+                     f"{row['retrain']['steps']} steps "
+                     f"(retrain ÷ continual {row['ratio_retrain_over_continual']:.2f}) |")
     lines.append(f"| two runs at once vs one alone (1 round, `OMP_WAIT_POLICY=PASSIVE`) | alone {p['alone_s']:.1f} s; "
                  f"together {p['pair_s'][0]:.1f} s and {p['pair_s'][1]:.1f} s "
                  f"(slower ÷ alone {p['ratio_slower_over_alone']:.2f}) |")
     return "\n".join(lines)
 
 
-def main() -> None:
+def problems(report: dict) -> list[str]:
+    """What is inconsistent in ``report`` (empty when every section holds together); no timing thresholds."""
+    found = []
+    a, f, t, c, p = (report.get(k) for k in SECTIONS)
+    if None in (a, f, t, c, p):
+        return [f"missing sections: {[k for k in SECTIONS if k not in report]}"]
+    phases = sum(a["phases_s"].values())
+    if phases > a["wall_s"] or not math.isclose(a["other_s"], a["wall_s"] - phases):
+        found.append(f"anatomy: phases {a['phases_s']} do not fit in the wall {a['wall_s']} with other {a['other_s']}")
+    if "train" not in a["phases_s"]:
+        found.append(f"anatomy: no train phase among {list(a['phases_s'])}")
+    if not math.isclose(sum(f["by_cause_s"].values()), list(f["cumulative_s"].values())[-1]):
+        found.append("fixed cost: the causes do not sum to the cumulative import time")
+    if not math.isclose(f["above_floor_s"], f["one_step_run_s"] - f["floor_s"]):
+        found.append("fixed cost: above_floor_s is not one_step_run_s - floor_s")
+    if min([f["floor_s"], f["one_step_run_s"], f["teachenv_help_s"], *f["cumulative_s"].values()]) <= 0:
+        found.append("fixed cost: a non-positive time")
+    if t["teachenv_s"] <= 0 or t["trl_s"] <= 0 or not math.isclose(t["teachenv_loss"], t["trl_loss"], rel_tol=1e-3):
+        found.append(f"training: ours and bare TRL differ (loss {t['teachenv_loss']} vs {t['trl_loss']})")
+    previous = None
+    for n, row in sorted(c["by_rounds"].items(), key=lambda item: int(item[0])):
+        if row["retrain"]["steps"] < row["continual"]["steps"]:
+            found.append(f"retrain after {n} rounds trained fewer steps than continual")
+        if previous and (row["continual"]["steps"] <= previous["continual"]["steps"]
+                         or row["retrain"]["train_s"] <= previous["retrain"]["train_s"]):
+            found.append(f"cumulative cost after {n} rounds does not grow")
+        previous = row
+    if len(p["pair_s"]) != 2 or min(p["alone_s"], *p["pair_s"]) <= 0:
+        found.append(f"concurrency: {p}")
+    return found
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="Small sizes: a few minutes on 2 CPU cores.")
-    parser.add_argument("--rounds", type=int, default=5, help="Rounds of the continual vs retrain comparison.")
+    tier = parser.add_mutually_exclusive_group()
+    tier.add_argument("--quick", action="store_true", help="Small sizes: a few minutes on 2 CPU cores.")
+    tier.add_argument("--smoke", action="store_true", help="The smallest sizes: checks every section, not speed.")
+    parser.add_argument("--rounds", default="5,10",
+                        help="Comma-separated round counts at which the continual vs retrain cumulative cost is read.")
     parser.add_argument("--repeats", type=int, default=3, help="Fresh processes per fixed-cost measurement.")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    size = sizes(args.quick)
+    try:
+        rounds = sorted({int(n) for n in args.rounds.split(",")})
+    except ValueError:
+        parser.error(f"--rounds {args.rounds!r} is not a comma-separated list of round counts, e.g. --rounds 5,10")
+    if rounds[0] < 1:
+        parser.error(f"--rounds {args.rounds!r} holds a count below 1: every count must be at least 1")
+    size = sizes("smoke" if args.smoke else "quick" if args.quick else "full")
     report = {"cores": len(os.sched_getaffinity(0)), "load_before": os.getloadavg()[0], "sizes": size}
     with tempfile.TemporaryDirectory(prefix="teachenv-bench-round-") as tmp:
         folder = Path(tmp)
-        report["fixed_cost"] = fixed_cost(args.repeats)
+        report["fixed_cost"] = fixed_cost(folder, size, args.repeats)
         report["anatomy"] = anatomy(folder, size)
         report["training"] = train_vs_trl(size)
-        report["continual_vs_retrain"] = continual_vs_retrain(size, args.rounds)
+        report["continual_vs_retrain"] = continual_vs_retrain(size, rounds)
         report["concurrency"] = concurrency(folder, size)
     report["load_after"] = os.getloadavg()[0]
     print(json.dumps(report, indent=2))
     print()
     print(f"{report['cores']} cores; load average {report['load_before']:.1f} before, {report['load_after']:.1f} after")
     print(table(report))
+    found = problems(report)
+    if found:
+        sys.exit("inconsistent report:\n" + "\n".join(found))
 
 
 if __name__ == "__main__":
