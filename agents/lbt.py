@@ -93,6 +93,22 @@ def pick_best(scores: list[float], groups: list[int]) -> list[bool]:
     return [i in chosen for i in range(len(scores))]
 
 
+def cap_per_skill(chosen: list[bool], scores: list[float], drafts: list[TrainingExample],
+                  requests: tuple[SkillRequest, ...]) -> list[bool]:
+    """``chosen`` with no skill over what was asked of it: a source that repeats questions (a nearly exhausted
+    pool) makes more groups than wanted examples; the lowest-scored picks beyond the request are dropped."""
+    asked: Counter[str] = Counter()
+    for request in requests:
+        asked[request.skill] += request.count
+    kept = list(chosen)
+    for skill in {d.example.skill for d in drafts}:
+        picks = sorted((i for i, d in enumerate(drafts) if kept[i] and d.example.skill == skill),
+                       key=lambda i: (-scores[i], i))
+        for i in picks[asked[skill]:]:
+            kept[i] = False
+    return kept
+
+
 class LbtEngine(DataEngine):
     name: ClassVar[str] = "lbt"
     Config: ClassVar[type[BaseModel]] = LbtConfig
@@ -134,7 +150,7 @@ class LbtEngine(DataEngine):
                                 "deterministic on replay); delete the run's unfinished rounds and resume again.")
         scores = [float(s) for s in record["scores"]]
         groups = group_drafts(drafts, k)
-        chosen = pick_best(scores, groups)
+        chosen = cap_per_skill(pick_best(scores, groups), scores, drafts, action.requests)
         workspace.write_json("lbt-drafts", [
             {"skill": d.example.skill, "question": d.example.prompt, "answer": d.completion, "origin": d.origin,
              "group": g, "score": s, "selected": c} for d, g, s, c in zip(drafts, groups, scores, chosen)])

@@ -117,3 +117,15 @@ def test_selection_keeps_more_correct_answers_than_it_drops(signal: str) -> None
     print("correct share: selected", np.mean(correct[True]), "unselected", np.mean(correct[False]))
     assert np.mean(correct[True]) > np.mean(correct[False]) + 0.1
     env.close()
+
+
+def test_no_skill_gets_more_than_it_asked_for_when_the_source_repeats_questions() -> None:
+    from teachenv.agents.lbt import cap_per_skill
+
+    task = ArithTask(ArithTask.Config(val_per_skill=4, test_per_skill=4))
+    made = task.generate("add", 3, np.random.default_rng(0))
+    drafts = [made[0], made[0], made[1], made[1], made[2]]  # repeats: three groups for two wanted examples
+    chosen = pick_best([0.1, 0.2, 0.5, 0.4, 0.3], group_drafts(drafts, 2))
+    assert sum(chosen) == 3
+    assert cap_per_skill(chosen, [0.1, 0.2, 0.5, 0.4, 0.3], drafts, (SkillRequest(skill="add", count=2),)) == \
+        [False, False, True, False, True]
