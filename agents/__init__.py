@@ -22,3 +22,5 @@ _engines.register("procedural", "teachenv.agents.procedural_engine:ProceduralEng
 _engines.register("llm", "teachenv.agents.llm_engine:LLMDataEngine")
 _engines.register("agent-instruct", "teachenv.agents.agent_instruct:AgentInstructEngine")
 _engines.register("aligned-teacher", "teachenv.agents.aligned_teacher:AlignedTeacherEngine")
+_engines.register("noisy", "teachenv.agents.noisy_engine:NoisyEngine")
+_engines.register("lbt", "teachenv.agents.lbt:LbtEngine")

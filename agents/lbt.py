@@ -1,0 +1,213 @@
+"""``lbt``: Learning by Teaching, M1 (selection) as a data engine that wraps any draft source — each round an
+inner engine (``inner``: procedural, noisy, llm, agent-instruct, or a tiny teacher's engine) drafts
+``drafts`` candidates per wanted example; the student scores every draft with a feedback signal
+(``teachenv.student.feedback``); the best draft of each group is the round's data.
+
+- **Signal** (``signal``): ``influence`` (default) — the drop of the student's loss on a probe set of the
+  draft's skill after one SGD step on the draft alone (Montessori-Instruct's local influence); or
+  ``in-context`` — the student's mean gold log-likelihood on that probe set (the LbT "exam") with the draft
+  as its in-context exemplar. On the quick-start tiny student only influence carries information
+  (README "Student-feedback signals": in-context is flat there), hence the default. The probe set is
+  ``probe_per_skill`` training-side examples of the skill (never validation or test), drawn each round.
+- **Groups**: drafts with the same question compete (the answers to it are picked by score); otherwise each
+  skill's drafts are cut, in draft order, into groups of ``drafts`` and the best of each is kept. A
+  best-of-group pick keeps the source's coverage, where a global top-k concentrates on one kind of example
+  (``../shared/research/influence-tiny.md``: top-400 by influence lost to a random 400).
+- **Before the first training** the student has no adapter: a fresh LoRA adapter (as its first ``train``
+  would make it) is put on for the scoring and dropped afterwards, the base left untouched.
+- **Artefacts** (``rounds/<k>/agent/``): ``lbt-scores.json`` (a workspace memo: per draft its key and score,
+  read back on resume instead of scoring a replayed student again) and ``lbt-drafts.json`` (every draft with
+  its skill, question, answer, origin, group, score and whether it was selected). Costs: the inner engine's
+  teacher tokens go to the ledger as it spends them; the scoring's student forward passes and optimiser
+  steps through ``ledger.add_work`` (``student_forward_passes``, ``student_optimizer_steps``).
+- Unselected drafts are not trained on and not recorded as rejected (they are not faulty, only outranked);
+  ``lbt-drafts.json`` keeps them.
+
+Out of scope here, with their hooks: M2 (the teacher learns from the scores, e.g. DPO on best / worst
+drafts of a group) reads ``lbt-drafts.json``'s groups; M3 (exemplar refinement from the student's wrong
+answers) would keep its exemplar set as a workspace memo. Several students (``students``) are an open
+API: only the environment's own student (``[0]``) is scored now. It knows the engine interface, the student
+feedback functions and the workspace; it knows no policy and no particular draft source.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import Counter, defaultdict
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from teachenv.agents.noisy_engine import build_inner
+from teachenv.core.config import EngineSpec
+from teachenv.core.errors import ConfigError, EnvStateError
+from teachenv.core.ledger import CostLedger
+from teachenv.core.records import DataGenerationAction, SkillRequest, TrainingExample
+from teachenv.engines.base import TextBackend
+from teachenv.envs.data_engine import DataEngine, EngineOutput
+from teachenv.tasks.base import Task
+
+ORIGIN = "lbt"
+
+
+class LbtConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    inner: EngineSpec = Field(default_factory=EngineSpec, description="The draft source: any registered engine "
+                              "with its options (e.g. {name: noisy, wrong_share: 0.3}).")
+    drafts: int = Field(3, ge=1, description="Drafts per wanted example (a group); the best of each is kept.")
+    signal: Literal["influence", "in-context"] = Field(
+        "influence", description="The student's feedback signal that scores a draft (see the module docstring).")
+    probe_per_skill: int = Field(8, ge=1, description="Probe / exam items per skill, from the training side.")
+    influence_lr: float = Field(0.05, gt=0, description="SGD step size of the one-step influence.")
+    batch_size: int = Field(64, ge=1, description="Rows per student forward pass while scoring.")
+    students: list[int] = Field(default_factory=lambda: [0], description="Which students score (indices; only the "
+                                "environment's own student, 0, exists now: the API is open for several).")
+
+
+def group_drafts(drafts: list[TrainingExample], size: int) -> list[int]:
+    """A group index per draft: drafts of one skill asking the same question share a group; the others are
+    cut into groups of ``size`` in draft order, per skill."""
+    asked = Counter((d.example.skill, d.example.prompt) for d in drafts)
+    counts: Counter[str] = Counter()
+    labels: dict[tuple, int] = {}
+    groups = []
+    for draft in drafts:
+        skill, question = draft.example.skill, draft.example.prompt
+        if asked[(skill, question)] > 1:
+            key: tuple = ("question", skill, question)
+        else:
+            key = ("run", skill, counts[skill] // size)
+            counts[skill] += 1
+        groups.append(labels.setdefault(key, len(labels)))
+    return groups
+
+
+def pick_best(scores: list[float], groups: list[int]) -> list[bool]:
+    """Whether each draft is its group's best (the first of equal scores wins)."""
+    best: dict[int, int] = {}
+    for i, (score, group) in enumerate(zip(scores, groups, strict=True)):
+        if group not in best or score > scores[best[group]]:
+            best[group] = i
+    chosen = set(best.values())
+    return [i in chosen for i in range(len(scores))]
+
+
+def cap_per_skill(chosen: list[bool], scores: list[float], drafts: list[TrainingExample],
+                  requests: tuple[SkillRequest, ...]) -> list[bool]:
+    """``chosen`` with no skill over what was asked of it: a source that repeats questions (a nearly exhausted
+    pool) makes more groups than wanted examples; the lowest-scored picks beyond the request are dropped."""
+    asked: Counter[str] = Counter()
+    for request in requests:
+        asked[request.skill] += request.count
+    kept = list(chosen)
+    for skill in {d.example.skill for d in drafts}:
+        picks = sorted((i for i, d in enumerate(drafts) if kept[i] and d.example.skill == skill),
+                       key=lambda i: (-scores[i], i))
+        for i in picks[asked[skill]:]:
+            kept[i] = False
+    return kept
+
+
+class LbtEngine(DataEngine):
+    name: ClassVar[str] = "lbt"
+    Config: ClassVar[type[BaseModel]] = LbtConfig
+
+    def __init__(self, task: Task, ledger: CostLedger, config: LbtConfig | None = None, *,
+                 teacher: TextBackend | None = None) -> None:
+        super().__init__(task, ledger, config or LbtConfig(), teacher=teacher)
+        self.config: LbtConfig
+        if self.config.students != [0]:
+            raise ConfigError(f"agent.engine.students={self.config.students}: only the environment's own student "
+                              "(index 0) can score drafts so far; set students: [0].")
+        self.inner = build_inner(self.config.inner, task, ledger, teacher, "agent.engine.inner")
+        self.env: Any = None
+
+    def attach(self, env: Any) -> None:
+        self.env = env
+        self.inner.attach(env)
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def generate(self, action: DataGenerationAction, rng: np.random.Generator) -> EngineOutput:
+        if self.env is None:
+            raise EnvStateError("lbt scores drafts with the environment's student: attach(env) before generate().")
+        k = self.config.drafts
+        wide = DataGenerationAction(requests=tuple(
+            SkillRequest(skill=r.skill, count=r.count * k, params=dict(r.params or {})) for r in action.requests))
+        out = self.inner.generate(wide, rng)
+        drafts = list(out.candidates)
+        if not drafts:
+            return out
+        probe_seed = int(rng.integers(0, 2**31 - 1))  # drawn outside the memo: a replay leaves rng where it was
+        workspace = self.env.workspace
+        keys = [f"{d.example.skill}|{d.example.prompt}|{d.completion}" for d in drafts]
+        record = workspace.memo_json("lbt-scores", lambda: {"signal": self.config.signal, "keys": keys,
+                                                             "scores": self.score(drafts, probe_seed)})
+        if record["keys"] != keys:
+            raise EnvStateError("lbt-scores.json does not hold this round's drafts (the draft source is not "
+                                "deterministic on replay); delete the run's unfinished rounds and resume again.")
+        scores = [float(s) for s in record["scores"]]
+        groups = group_drafts(drafts, k)
+        chosen = cap_per_skill(pick_best(scores, groups), scores, drafts, action.requests)
+        workspace.write_json("lbt-drafts", [
+            {"skill": d.example.skill, "question": d.example.prompt, "answer": d.completion, "origin": d.origin,
+             "group": g, "score": s, "selected": c} for d, g, s, c in zip(drafts, groups, scores, chosen)])
+        selected = [d.model_copy(update={"origin": f"{ORIGIN}/{d.origin}"}) for d, c in zip(drafts, chosen) if c]
+        return EngineOutput(selected, list(out.rejected))
+
+    # -- scoring -------------------------------------------------------------------------------------
+    def probe(self, skill: str, seed: int) -> list[TrainingExample]:
+        """``probe_per_skill`` training-side examples of ``skill`` with their gold answers."""
+        rng = np.random.default_rng([seed, zlib.crc32(skill.encode())])
+        return [self.task.candidate(e.skill, e.prompt, e.answer, f"{ORIGIN}-probe")
+                for e in self.task.seed_examples(skill, self.config.probe_per_skill, rng)]
+
+    def score(self, drafts: list[TrainingExample], seed: int) -> list[float]:
+        """Each draft's score by the configured signal, on the probe set of its skill."""
+        from teachenv.student.feedback import in_context_scores, local_influence
+
+        student = getattr(self.env.student, "inner", self.env.student)  # past a replay wrapper
+        if not hasattr(student, "model"):
+            raise ConfigError(f"lbt scores drafts through a LoRA student's model; {type(student).__name__} has "
+                              "none. Use a LoRA student (student.model: tiny, or a Hugging Face model).")
+        by_skill: dict[str, list[int]] = defaultdict(list)
+        for i, d in enumerate(drafts):
+            by_skill[d.example.skill].append(i)
+        scores = [0.0] * len(drafts)
+        with _scoring_adapter(student, seed):
+            for skill, index in by_skill.items():
+                probe = self.probe(skill, seed)
+                if self.config.signal == "influence":
+                    values = local_influence(student, [[drafts[i]] for i in index], probe,
+                                             learning_rate=self.config.influence_lr,
+                                             batch_size=self.config.batch_size, ledger=self.ledger).influence
+                else:
+                    values = in_context_scores(student, [drafts[i] for i in index], probe,
+                                               batch_size=self.config.batch_size, ledger=self.ledger).mean_loglik
+                for i, v in zip(index, values, strict=True):
+                    scores[i] = float(v)
+        return scores
+
+
+class _scoring_adapter:  # noqa: N801 - used as a context manager
+    """A fresh LoRA adapter on a student that has none yet (before its first training), dropped on exit;
+    the global torch random state is left as found."""
+
+    def __init__(self, student: Any, seed: int) -> None:
+        self.student, self.seed, self.added, self.fork = student, seed, False, None
+
+    def __enter__(self) -> None:
+        import torch
+
+        if getattr(self.student, "adapter", True) is None:
+            self.fork = torch.random.fork_rng()
+            self.fork.__enter__()
+            self.student.adapter = self.student._new_adapter(self.seed)
+            self.added = True
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.added:
+            self.student._drop_adapter()
+            self.fork.__exit__(*exc)
