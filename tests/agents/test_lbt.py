@@ -7,19 +7,19 @@ correct more often than the unselected ones."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import gymnasium
 import numpy as np
 import pytest
 
+from run_cut import cut_after_round
 from teachenv.agents.lbt import LbtConfig, LbtEngine, group_drafts, pick_best
 from teachenv.agents.noisy_engine import PLANTED, NoisyConfig, NoisyEngine
 from teachenv.core.config import apply_overrides
 from teachenv.core.errors import ConfigError
 from teachenv.core.records import DataGenerationAction, SkillRequest
-from teachenv.core.run_dir import RunDirectory, atomic_write_jsonl
+from teachenv.core.run_dir import RunDirectory
 from teachenv.envs.build import as_run_config
 from teachenv.envs.defaults import PLUMBING_DEFAULTS
 from teachenv.envs.replay import EpisodeReplay
@@ -63,11 +63,7 @@ def test_one_round_writes_drafts_scores_and_selections_and_counts_the_scoring(tm
 def test_the_scores_come_back_on_resume_without_scoring_again(tmp_path: Path, monkeypatch) -> None:
     run_episode(tmp_path / "whole")
     cut = tmp_path / "cut"
-    shutil.copytree(tmp_path / "whole", cut)
-    lines = (cut / "episode.jsonl").read_text().splitlines()
-    atomic_write_jsonl(cut / "episode.jsonl", [json.loads(line) for line in lines[:2]])  # rounds 0 and 1
-    run_dir = RunDirectory(cut)
-    assert run_dir.prepare_resume(run_dir.config_path.read_text())
+    run_dir = cut_after_round(tmp_path / "whole", cut, 1)  # rounds 0 and 1
     calls = []
     score = LbtEngine.score
     monkeypatch.setattr(LbtEngine, "score", lambda self, drafts, seed: calls.append(1) or score(self, drafts, seed))

@@ -4,17 +4,17 @@ profile's return on resume (through the agent workspace), with the in-memory stu
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 
+from run_cut import cut_after_round
 from teachenv.agents.stat import StatConfig, StatSynPolicy, syn_requests
 from teachenv.agents.stat_labeller import (
     ProceduralLabeller, WrongAnswer, agreement, parse_label, subskill_labels, true_labels,
 )
 from teachenv.core.config import apply_overrides
-from teachenv.core.run_dir import RunDirectory, atomic_write_jsonl
+from teachenv.core.run_dir import RunDirectory
 from teachenv.envs.defaults import PLUMBING_DEFAULTS
 from teachenv.envs.replay import EpisodeReplay
 from teachenv.tasks.arith.diagnosis import diagnose
@@ -104,11 +104,7 @@ def test_the_profile_and_history_come_back_on_resume_without_labelling_again(tmp
     play(whole_env, whole)
     assert whole.labeller.calls == ROUNDS
     cut = tmp_path / "cut"
-    shutil.copytree(tmp_path / "whole", cut)
-    lines = (cut / "episode.jsonl").read_text().splitlines()
-    atomic_write_jsonl(cut / "episode.jsonl", [json.loads(line) for line in lines[:2]])  # rounds 0 and 1
-    run_dir = RunDirectory(cut)
-    assert run_dir.prepare_resume(run_dir.config_path.read_text())
+    run_dir = cut_after_round(tmp_path / "whole", cut, 1)  # rounds 0 and 1
     resumed_env, resumed = stat_env(cut, EpisodeReplay(run_dir))
     play(resumed_env, resumed)
     assert resumed.labeller.calls == ROUNDS - 1  # round 1's profile read back
