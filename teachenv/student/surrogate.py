@@ -6,9 +6,11 @@ are of that skill (a round trains a fixed number of steps, so the share, not the
     p' = p + (ceiling − p) · (1 − exp(−rate · (x + transfer · (1 − x))))  −  forgetting · (1 − x) · p
 
 saturating towards a per-skill ceiling, helped a little by the other skills' examples (``transfer``) and
-losing a share of what it knows in proportion to how starved the skill was (``forgetting``). Evaluation
-answers each item of a split right with probability ``p`` of its skill (seeded), so the environment sees
-the same sampling noise as from a real student on sets of that size. The parameters are fitted from
+losing a share of what it knows in proportion to how starved the skill was (``forgetting``). Evaluation:
+each item of a split has a difficulty drawn once per episode (seeded by the reset seed) and is answered
+right while its skill's ``p`` exceeds it, so a split's accuracy carries the sampling noise of a set of that
+size, an unchanged student gives the same answers (as greedy decoding does), and a rising ``p`` turns the
+easiest wrong items right first. The parameters are fitted from
 logged real episodes by ``scripts/fit_surrogate.py``; the shipped fit is ``surrogate_arith.json``.
 
 It knows nothing of tokens, prompts or models: it reads only the skill of each training example, and a
@@ -18,6 +20,7 @@ config may name it as ``student.model: surrogate`` for the arithmetic world.
 from __future__ import annotations
 
 import json
+import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -77,11 +80,10 @@ class SurrogateStudent(Student):
                              f"fit it on this world's episodes with scripts/fit_surrogate.py")
         self.accuracy = dict(self.params.start)
         self._seed = 0
-        self._evaluations = 0
 
     def reset(self, seed: int) -> None:
         self.accuracy = {s: self.params.start[s] for s in self.task.skills}
-        self._seed, self._evaluations = seed, 0
+        self._seed = seed
 
     def train(self, examples: Sequence[TrainingExample], seed: int) -> TrainMetrics:
         if examples:
@@ -90,9 +92,8 @@ class SurrogateStudent(Student):
 
     def evaluate(self, split: EvalSplit) -> tuple[EvalReport, list[GradedPrediction]]:
         examples = self.task.load(split)
-        self._evaluations += 1
-        rng = np.random.default_rng([self._seed, self._evaluations])
-        right = rng.random(len(examples)) < np.array([self.accuracy[e.skill] for e in examples])
+        difficulty = np.random.default_rng([self._seed, zlib.crc32(split.encode())]).random(len(examples))
+        right = difficulty < np.array([self.accuracy[e.skill] for e in examples])
         predictions = [GradedPrediction(example_id=e.id, skill=e.skill, prompt=self.task.prompt(e),
                                         completion=e.answer if ok else WRONG, answer=e.answer, correct=bool(ok))
                        for e, ok in zip(examples, right, strict=True)]
@@ -104,11 +105,11 @@ class SurrogateStudent(Student):
     def save_adapter(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         (path / "surrogate_state.json").write_text(json.dumps(
-            {"accuracy": self.accuracy, "seed": self._seed, "evaluations": self._evaluations}))
+            {"accuracy": self.accuracy, "seed": self._seed}))
 
     def restore(self, examples: Sequence[TrainingExample], adapter: Path | None) -> None:
         if adapter is None or not (adapter / "surrogate_state.json").is_file():
             raise ValueError("the surrogate student resumes from its saved state (surrogate_state.json), "
                              f"which is missing from {adapter}")
         state = json.loads((adapter / "surrogate_state.json").read_text())
-        self.accuracy, self._seed, self._evaluations = state["accuracy"], state["seed"], state["evaluations"]
+        self.accuracy, self._seed = state["accuracy"], state["seed"]

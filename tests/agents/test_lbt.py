@@ -93,8 +93,9 @@ def test_bad_options_are_clear_errors() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signal", ["influence"])
-def test_selection_keeps_more_correct_answers_than_it_drops(signal: str) -> None:
-    """The quick-start tiny student (cached), one round's scoring of 30 drafts per skill, half planted wrong."""
+def test_selection_keeps_more_correct_answers_than_it_drops(signal: str, tiny_student_dir) -> None:
+    """The quick-start tiny student (cached), one round's scoring of 30 drafts per skill, half planted wrong.
+    (``tiny_student_dir`` builds it first with the default task, whose validation set its build report reads.)"""
     base = {**PLUMBING_DEFAULTS, "student": {"model": "tiny"}}
     config = apply_overrides(base, ["agent.engine.name=lbt",
                                                  f"agent.engine.signal={signal}", "agent.engine.drafts=2",
