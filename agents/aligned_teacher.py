@@ -31,7 +31,7 @@ from teachenv.core.errors import ConfigError
 from teachenv.core.records import DataGenerationAction
 from teachenv.envs.data_engine import EngineOutput
 from teachenv.teacher.align import AlignConfig, align_teacher
-from teachenv.teacher.model import split_example, writing_prompt
+from teachenv.teacher.model import draft_verified, writing_prompt
 
 
 class AlignedTeacherConfig(LLMEngineConfig):
@@ -83,9 +83,7 @@ class AlignedTeacherEngine(LLMDataEngine):
             good, bad = [], []
             for r in results:
                 text = r.text.strip()
-                question, answer = split_example(text)
-                ok = self.task.verify(self.task.candidate(skill, question, answer or "?", "tiny-teacher")).accepted
-                (good if ok else bad).append(text)
+                (good if draft_verified(self.task, skill, text) else bad).append(text)
             if self.config.gold_fallback and len(bad) > len(good):
                 extra = self.task.generate(skill, len(bad) - len(good), np.random.default_rng(seed))
                 good += [item.example.prompt + item.example.answer for item in extra]

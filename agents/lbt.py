@@ -39,12 +39,12 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from teachenv.agents.noisy_engine import build_inner
 from teachenv.core.config import EngineSpec
 from teachenv.core.errors import ConfigError, EnvStateError
 from teachenv.core.ledger import CostLedger
 from teachenv.core.records import DataGenerationAction, SkillRequest, TrainingExample
 from teachenv.engines.base import TextBackend
+from teachenv.envs.build import engine_from_spec
 from teachenv.envs.data_engine import DataEngine, EngineOutput
 from teachenv.tasks.base import Task
 
@@ -120,7 +120,7 @@ class LbtEngine(DataEngine):
         if self.config.students != [0]:
             raise ConfigError(f"agent.engine.students={self.config.students}: only the environment's own student "
                               "(index 0) can score drafts so far; set students: [0].")
-        self.inner = build_inner(self.config.inner, task, ledger, teacher, "agent.engine.inner")
+        self.inner = engine_from_spec(self.config.inner, task, ledger, teacher, path="agent.engine.inner")
         self.env: Any = None
 
     def attach(self, env: Any) -> None:
@@ -169,14 +169,14 @@ class LbtEngine(DataEngine):
         from teachenv.student.feedback import in_context_scores, local_influence
 
         student = getattr(self.env.student, "inner", self.env.student)  # past a replay wrapper
-        if not hasattr(student, "model"):
+        if not hasattr(student, "adapter_for_scoring"):
             raise ConfigError(f"lbt scores drafts through a LoRA student's model; {type(student).__name__} has "
                               "none. Use a LoRA student (student.model: tiny, or a Hugging Face model).")
         by_skill: dict[str, list[int]] = defaultdict(list)
         for i, d in enumerate(drafts):
             by_skill[d.example.skill].append(i)
         scores = [0.0] * len(drafts)
-        with _scoring_adapter(student, seed):
+        with student.adapter_for_scoring(seed):
             for skill, index in by_skill.items():
                 probe = self.probe(skill, seed)
                 if self.config.signal == "influence":
@@ -189,25 +189,3 @@ class LbtEngine(DataEngine):
                 for i, v in zip(index, values, strict=True):
                     scores[i] = float(v)
         return scores
-
-
-class _scoring_adapter:  # noqa: N801 - used as a context manager
-    """A fresh LoRA adapter on a student that has none yet (before its first training), dropped on exit;
-    the global torch random state is left as found."""
-
-    def __init__(self, student: Any, seed: int) -> None:
-        self.student, self.seed, self.added, self.fork = student, seed, False, None
-
-    def __enter__(self) -> None:
-        import torch
-
-        if getattr(self.student, "adapter", True) is None:
-            self.fork = torch.random.fork_rng()
-            self.fork.__enter__()
-            self.student.adapter = self.student._new_adapter(self.seed)
-            self.added = True
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.added:
-            self.student._drop_adapter()
-            self.fork.__exit__(*exc)

@@ -13,10 +13,11 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from teachenv.core.config import EngineSpec, component_options
+from teachenv.core.config import EngineSpec
 from teachenv.core.ledger import CostLedger
 from teachenv.core.records import DataGenerationAction, TrainingExample
 from teachenv.engines.base import TextBackend
+from teachenv.envs.build import engine_from_spec
 from teachenv.envs.data_engine import DataEngine, EngineOutput
 from teachenv.tasks.base import Task
 
@@ -28,15 +29,6 @@ class NoisyConfig(BaseModel):
     inner: EngineSpec = Field(default_factory=EngineSpec, description="The engine whose drafts are made noisy.")
     wrong_share: float = Field(0.3, ge=0, le=1, description="Share of drafts whose answer is replaced by a wrong one.")
     max_offset: int = Field(9, ge=1, description="A wrong answer is the right one plus a non-zero offset up to this.")
-
-
-def build_inner(spec: EngineSpec, task: Task, ledger: CostLedger, teacher: TextBackend | None,
-                path: str) -> DataEngine:
-    """The engine ``spec`` names, with its options validated under ``path`` (errors name the bad key)."""
-    from teachenv.core import registry
-
-    engine_cls = registry.engines.get(spec.name)
-    return engine_cls(task, ledger, component_options(spec, engine_cls, path=path), teacher=teacher)
 
 
 def plant_wrong(candidate: TrainingExample, offset: int) -> TrainingExample | None:
@@ -58,7 +50,7 @@ class NoisyEngine(DataEngine):
                  teacher: TextBackend | None = None) -> None:
         super().__init__(task, ledger, config or NoisyConfig(), teacher=teacher)
         self.config: NoisyConfig
-        self.inner = build_inner(self.config.inner, task, ledger, teacher, "agent.engine.inner")
+        self.inner = engine_from_spec(self.config.inner, task, ledger, teacher, path="agent.engine.inner")
 
     def attach(self, env: Any) -> None:
         self.inner.attach(env)

@@ -123,13 +123,22 @@ def fixed_cost(folder: Path, size: dict, repeats: int) -> dict:
             "one_step_run_s": one_step_s, "above_floor_s": one_step_s - floor_s}
 
 
-def student(mode: str = "continual", **train: object):
-    from teachenv.core.config import StudentConfig, TrainConfig
-    from teachenv.student.lora_student import LoRAStudent
+def arith_task():
+    """The arithmetic world with small evaluation splits (the benchmarks time training, not evaluation)."""
     from teachenv.tasks.arith.task import ArithConfig, ArithTask
 
-    task = ArithTask(ArithConfig(val_per_skill=4, test_per_skill=4))
-    return LoRAStudent(StudentConfig(model="plumbing", train=TrainConfig(mode=mode, **train)), task), task
+    return ArithTask(ArithConfig(val_per_skill=4, test_per_skill=4))
+
+
+def student(mode: str = "continual", model: str = "plumbing", **train: object):
+    """A LoRA student on ``arith_task()``: the plumbing student, or (``model="tiny"``) the quick-start tiny
+    student's shape untrained (timing does not depend on weights)."""
+    from teachenv.core.config import StudentConfig, TinyStudentRecipe, TrainConfig
+    from teachenv.student.lora_student import LoRAStudent
+
+    task = arith_task()
+    shape = {"tiny": TinyStudentRecipe(pretrain_steps=0)} if model == "tiny" else {}
+    return LoRAStudent(StudentConfig(model=model, train=TrainConfig(mode=mode, **train), **shape), task), task
 
 
 def rows(task, n: int, seed: int) -> list:

@@ -20,27 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
+import sys
 import time
+from pathlib import Path
 
-
-def student(model: str, steps: int):
-    from teachenv.core.config import StudentConfig, TinyStudentRecipe, TrainConfig
-    from teachenv.student.lora_student import LoRAStudent
-    from teachenv.tasks.arith.task import ArithConfig, ArithTask
-
-    task = ArithTask(ArithConfig(val_per_skill=4, test_per_skill=4))
-    extra = {"tiny": TinyStudentRecipe(pretrain_steps=0)} if model == "tiny" else {}
-    return LoRAStudent(StudentConfig(model=model, train=TrainConfig(max_steps=steps), **extra), task), task
-
-
-def rows(task, n: int) -> list:
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    per_skill = math.ceil(n / len(task.skills))
-    return [ex for skill in task.skills for ex in task.generate(skill, per_skill, rng)][:n]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_round import arith_task, rows, student  # noqa: E402  (reused: the same student and rows)
 
 
 class StepClock:
@@ -70,7 +56,7 @@ def timed_trainer(model_name: str, data: list, steps: int, seed: int) -> tuple[f
     """``LoRAStudent.train`` as an episode runs it, its steps timed and their batches recorded."""
     from transformers import TrainerCallback
 
-    ours, _ = student(model_name, steps)
+    ours, _ = student(model=model_name, max_steps=steps)
     clock = StepClock()
 
     original = None
@@ -128,7 +114,7 @@ def timed_plain_loop(model_name: str, batches: list[dict], seed: int) -> tuple[f
 
     from teachenv.student.lora_student import _SCHEDULERS
 
-    ours, _ = student(model_name, len(batches))
+    ours, _ = student(model=model_name, max_steps=len(batches))
     train = ours.config.train
     model = ours._new_adapter(seed)
     model.train()
@@ -175,7 +161,7 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    data = rows(student(args.model, args.steps)[1], args.rows)
+    data = rows(arith_task(), args.rows, seed=0)
     timed_trainer(args.model, data[:32], 2, seed=0)  # warm-up: the first train imports TRL / PEFT / datasets
     trainer_runs, plain_runs = [], []
     max_loss_gap = early_loss_gap = 0.0

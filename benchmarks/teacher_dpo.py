@@ -21,18 +21,14 @@ import numpy as np
 from teachenv.tasks.arith.task import ArithTask
 from teachenv.teacher.align import AlignConfig, align_teacher, sequence_logprobs
 from teachenv.teacher.backend import TinyTeacherBackend, TinyTeacherConfig
-from teachenv.teacher.model import TinyTeacherRecipe, split_example, writing_prompt
+from teachenv.teacher.model import TinyTeacherRecipe, draft_verified, writing_prompt
 
 MIXES = {"sigmoid+sft": (("sigmoid", "sft"), (1.0, 1.0)), "sigmoid": (("sigmoid",), (1.0,))}
 
 
 def drafts(backend: TinyTeacherBackend, task: ArithTask, skill: str, n: int, seed: int) -> list[tuple[str, bool]]:
     texts = [r.text.strip() for r in backend.sample([writing_prompt(skill)] * n, temperature=1.0, seed=seed)]
-    out = []
-    for text in texts:
-        q, a = split_example(text)
-        out.append((text, task.verify(task.candidate(skill, q, a or "?", "tiny-teacher")).accepted))
-    return out
+    return [(text, draft_verified(task, skill, text)) for text in texts]
 
 
 def accept_rate(backend: TinyTeacherBackend, task: ArithTask, n: int, seed: int) -> float:

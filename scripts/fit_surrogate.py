@@ -23,7 +23,7 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from teachenv.student.surrogate import SurrogateParams, shares_of, step  # noqa: E402
+from teachenv.student.surrogate import SurrogateParams, dynamics, shares_of, step  # noqa: E402
 
 CEILINGS = np.linspace(0.05, 1.0, 20)
 RATES = np.array([0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 12, 20, 40])
@@ -73,11 +73,8 @@ def fit(episodes: list[dict]) -> SurrogateParams:
             total, chosen = 0.0, {}
             for skill in skills:
                 p, x, y = data[skill]
-                exposure = x + transfer * (1 - x)
-                pred = (p[None, None, :] + (c[..., None] - p[None, None, :])
-                        * (1 - np.exp(-r[..., None] * exposure[None, None, :]))
-                        - forgetting * (1 - x)[None, None, :] * p[None, None, :])
-                sse = ((np.clip(pred, 0, 1) - y[None, None, :]) ** 2).sum(axis=-1)
+                pred = dynamics(p, x, c[..., None], r[..., None], transfer, forgetting)  # (ceilings, rates, rounds)
+                sse = ((pred - y) ** 2).sum(axis=-1)
                 i, j = np.unravel_index(np.argmin(sse), sse.shape)
                 total += sse[i, j]
                 chosen[skill] = (float(CEILINGS[i]), float(RATES[j]))

@@ -17,8 +17,7 @@ first time the run reaches that point of that round. Points:
 
 Everything is installed from outside the library, through the hooks a run already has (the phase
 callback, the student's and the agent workspace's trainer callbacks, the run directory it writes
-through); the library has no
-test-only branch. This module knows point names and those three hooks, not what a round does.
+through); the library has no test-only branch. This module knows point names and those three hooks, not what a round does.
 """
 
 from __future__ import annotations

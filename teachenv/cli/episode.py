@@ -55,9 +55,10 @@ def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = F
     """Run the episode into ``run_dir``. With ``resume``, a run already there continues from its last
     finished round (see ``teachenv.envs.replay``; a finished run is returned as it is), and an empty
     directory starts afresh. ``trainer_callbacks`` (transformers ``TrainerCallback``s) join every
-    round's training, ``agent_trainer_callbacks`` every training the agent runs itself (teacher DPO). Holds the run directory's writer lock from its first write on (a resume's clean-up,
-    or a fresh run's config.yaml, written once everything is built): a second writer stops with a
-    ``RunDirectoryError`` naming this one, and a config error takes no lock and leaves no directory."""
+    round's training, ``agent_trainer_callbacks`` every training the agent runs itself (teacher DPO).
+    Holds the run directory's writer lock from its first write on (a resume's clean-up, or a fresh run's
+    config.yaml, written once everything is built): a second writer stops with a ``RunDirectoryError``
+    naming this one, and a config error takes no lock and leaves no directory."""
     with ExitStack() as lock:
         return _run_episode(config, run_dir, lock, overwrite=overwrite, resume=resume, on_phase=on_phase,
                             on_round=on_round, progress=progress, trainer_callbacks=trainer_callbacks,
@@ -67,7 +68,7 @@ def run_episode(config: RunConfig, run_dir: RunDirectory, *, overwrite: bool = F
 def _run_episode(config: RunConfig, run_dir: RunDirectory, lock: ExitStack, *, overwrite: bool, resume: bool,
                  on_phase: Callable[[str, int], None] | None, on_round: Callable[[RoundResult], None] | None,
                  progress: bool, trainer_callbacks: Sequence[Any],
-                 agent_trainer_callbacks: Sequence[Any] = ()) -> EpisodeOutcome:
+                 agent_trainer_callbacks: Sequence[Any]) -> EpisodeOutcome:
     import gymnasium
 
     import teachenv  # noqa: F401  (registers the environment ids)

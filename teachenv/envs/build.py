@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from teachenv.core import registry
-from teachenv.core.config import RunConfig, component_options, load_config, validate_config
+from teachenv.core.config import EngineSpec, RunConfig, component_options, load_config, validate_config
 from teachenv.core.errors import ConfigError
 from teachenv.core.ledger import CostLedger
 from teachenv.engines.base import TextBackend
@@ -72,8 +72,15 @@ def build_teacher(config: RunConfig) -> CachedBackend | None:
 
 def build_engine(config: RunConfig, task: Task, ledger: CostLedger,
                  teacher: TextBackend | None = None) -> DataEngine:
-    engine_cls = registry.engines.get(config.agent.engine.name)
-    return engine_cls(task, ledger, component_options(config.agent.engine, engine_cls), teacher=teacher)
+    return engine_from_spec(config.agent.engine, task, ledger, teacher)
+
+
+def engine_from_spec(spec: EngineSpec, task: Task, ledger: CostLedger, teacher: TextBackend | None = None,
+                     path: str = "") -> DataEngine:
+    """The engine ``spec`` names, its options validated (errors name the key under ``path``, e.g. an engine
+    that wraps another passes ``agent.engine.inner``)."""
+    engine_cls = registry.engines.get(spec.name)
+    return engine_cls(task, ledger, component_options(spec, engine_cls, path=path), teacher=teacher)
 
 
 def build_student(config: RunConfig, task: Task, *, progress: bool = False) -> Student:

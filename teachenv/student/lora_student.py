@@ -28,7 +28,8 @@ from __future__ import annotations
 import gc
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -103,6 +104,23 @@ class LoRAStudent(Student):
         self._adapter_version += 1
         trainable = sum(p.numel() for p in self.adapter.parameters() if p.requires_grad)
         return TrainMetrics(examples=len(rows), steps=steps, train_loss=loss, trainable_parameters=trainable)
+
+    @contextmanager
+    def adapter_for_scoring(self, seed: int) -> Iterator[None]:
+        """Inside, the student has an adapter to score with: its own, or before its first training a fresh one
+        (seeded as its first ``train`` would make it) that is dropped on exit, the base and the global torch
+        random state left as found."""
+        if self.adapter is not None:
+            yield
+            return
+        import torch
+
+        with torch.random.fork_rng(devices=self._rng_devices()):
+            self.adapter = self._new_adapter(seed)
+            try:
+                yield
+            finally:
+                self._drop_adapter()
 
     def evaluate(self, split: EvalSplit) -> tuple[EvalReport, list[GradedPrediction]]:
         from teachenv.student.grading import grade_split

@@ -24,6 +24,7 @@ import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -52,15 +53,19 @@ class SurrogateParams(BaseModel):
         return cls.model_validate(json.loads(Path(path).read_text()))
 
 
+def dynamics(p: Any, x: Any, ceiling: Any, rate: Any, transfer: Any, forgetting: Any) -> Any:
+    """The accuracy after one round from accuracy ``p`` with share ``x`` of the round's examples: the module's
+    formula, on numbers or on broadcasting numpy arrays (the fit evaluates a whole grid of parameters at once)."""
+    exposure = x + transfer * (1 - x)
+    gain = (ceiling - p) * (1 - np.exp(-rate * exposure))
+    return np.clip(p + gain - forgetting * (1 - x) * p, 0.0, 1.0)
+
+
 def step(params: SurrogateParams, accuracy: Mapping[str, float], shares: Mapping[str, float]) -> dict[str, float]:
     """One round of the dynamics: the accuracy per skill after training on data with these skill ``shares``."""
-    out = {}
-    for skill, p in accuracy.items():
-        x = shares.get(skill, 0.0)
-        exposure = x + params.transfer * (1 - x)
-        gain = (params.ceiling[skill] - p) * (1 - np.exp(-params.rate[skill] * exposure))
-        out[skill] = float(np.clip(p + gain - params.forgetting * (1 - x) * p, 0.0, 1.0))
-    return out
+    return {skill: float(dynamics(p, shares.get(skill, 0.0), params.ceiling[skill], params.rate[skill],
+                                  params.transfer, params.forgetting))
+            for skill, p in accuracy.items()}
 
 
 def shares_of(counts: Mapping[str, int]) -> dict[str, float]:

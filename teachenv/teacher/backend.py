@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from teachenv.core.config import TaskSpec
 from teachenv.core.errors import ConfigError
 from teachenv.engines.base import GenerationRequest, GenerationResult, TextBackend
-from teachenv.teacher.model import TinyTeacherRecipe, solving_prompt, split_example, writing_prompt
+from teachenv.teacher.model import TinyTeacherRecipe, sample, solving_prompt, split_example, writing_prompt
 
 _SKILL = re.compile(r"^\s*Skill:\s*(.+?)\s*$", re.MULTILINE)
 _COUNT = re.compile(r"^\s*Number of examples:\s*(\d+)", re.MULTILINE)
@@ -130,12 +130,9 @@ class TinyTeacherBackend(TextBackend):
     def sample(self, prompts: Sequence[str], *, temperature: float, top_p: float = 1.0, seed: int | None = 0,
                max_new_tokens: int | None = None) -> list[GenerationResult]:
         """One completion per compact prompt, sampled in one seeded batch group."""
-        from teachenv.engines.transformers_backend import TransformersBackend
-
-        inner = TransformersBackend(self.model, self.tokenizer, batch_size=self.config.batch_size, model_name=NAME)
         cap = min(max_new_tokens or self.config.max_new_tokens, self.config.max_new_tokens)
-        return inner.generate([GenerationRequest(prompt=p, temperature=temperature, top_p=top_p, seed=seed,
-                                                 max_new_tokens=cap) for p in prompts])
+        return sample(self.model, self.tokenizer, prompts, temperature=temperature, top_p=top_p, seed=seed,
+                      max_new_tokens=cap, batch_size=self.config.batch_size)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationResult]:
         return [self._answer(r) for r in requests]
@@ -145,8 +142,8 @@ class TinyTeacherBackend(TextBackend):
         skill, count, question = _SKILL.search(prompt), _COUNT.search(prompt), _QUESTION.search(prompt)
         sampling = {"temperature": request.temperature, "top_p": request.top_p, "seed": request.seed}
         if skill and count:
-            params = dict(kv.split("=", 1) for kv in _PARAMS.search(prompt).group(1).split() if "=" in kv) \
-                if _PARAMS.search(prompt) else {}
+            listed = _PARAMS.search(prompt)
+            params = dict(kv.split("=", 1) for kv in listed.group(1).split() if "=" in kv) if listed else {}
             compact = [writing_prompt(skill.group(1), params)] * int(count.group(1))
             results = self.sample(compact, **sampling)
             items = [dict(zip(("question", "answer"), split_example(r.text), strict=True)) for r in results]

@@ -24,8 +24,8 @@ It knows nothing about engines, caches or alignment.
 
 from __future__ import annotations
 
-import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ from teachenv.core.paths import teachenv_home
 if TYPE_CHECKING:
     from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
+    from teachenv.engines.base import GenerationResult
     from teachenv.tasks.base import GeneratedTask
 
 #: Part of the cache key: bump when the architecture, the corpus or the training loop changes.
@@ -134,7 +135,7 @@ def corpus_rows(recipe: TinyTeacherRecipe, task: GeneratedTask, rng: np.random.G
 def _build(staging: Path, recipe: TinyTeacherRecipe, task: GeneratedTask) -> None:
     import torch
 
-    from teachenv.student.tiny_model import build_tiny_model, run_pretraining
+    from teachenv.student.tiny_model import build_tiny_model, run_pretraining, write_build_record
 
     start = time.perf_counter()
     model, tokenizer = build_tiny_model(recipe)  # type: ignore[arg-type]  # the fields build_tiny_model reads
@@ -161,21 +162,24 @@ def _build(staging: Path, recipe: TinyTeacherRecipe, task: GeneratedTask) -> Non
     report = {"pretrain_seconds": round(time.perf_counter() - start, 2),
               "parameters": sum(p.numel() for p in model.parameters()), "build_version": BUILD_VERSION,
               "verified_accept_rate": verified_accept_rate(model, tokenizer, task, per_skill=40, seed=recipe.seed)}
-    (staging / "recipe.json").write_text(json.dumps(
-        {"recipe": recipe.model_dump(mode="json"), "task": task.generator_identity()}, indent=2))
-    (staging / "report.json").write_text(json.dumps(report, indent=2))
+    write_build_record(staging, recipe, task, report)
 
 
-def sample_written(model: Any, tokenizer: Any, prompts: list[str], *, temperature: float, seed: int,
-                   top_p: float = 1.0, max_new_tokens: int = 24) -> list[str]:
-    """One sampled completion per compact prompt (greedy at temperature 0), in order."""
+def sample(model: Any, tokenizer: Any, prompts: Sequence[str], *, temperature: float, seed: int | None,
+           top_p: float = 1.0, max_new_tokens: int = 24, batch_size: int = 256) -> list[GenerationResult]:
+    """One sampled completion per compact prompt (greedy at temperature 0), in order, with token counts."""
     from teachenv.engines.base import GenerationRequest
     from teachenv.engines.transformers_backend import TransformersBackend
 
-    backend = TransformersBackend(model, tokenizer, batch_size=256, model_name="tiny-teacher")
-    requests = [GenerationRequest(prompt=p, temperature=temperature, top_p=top_p, seed=seed,
-                                  max_new_tokens=max_new_tokens) for p in prompts]
-    return [r.text for r in backend.generate(requests)]
+    backend = TransformersBackend(model, tokenizer, batch_size=batch_size, model_name="tiny-teacher")
+    return backend.generate([GenerationRequest(prompt=p, temperature=temperature, top_p=top_p, seed=seed,
+                                               max_new_tokens=max_new_tokens) for p in prompts])
+
+
+def draft_verified(task: GeneratedTask, skill: str, text: str) -> bool:
+    """Whether the task's verifier accepts a written completion ``<question><answer>`` as an example of ``skill``."""
+    question, answer = split_example(text)
+    return task.verify(task.candidate(skill, question, answer or "?", "tiny-teacher")).accepted
 
 
 def verified_accept_rate(model: Any, tokenizer: Any, task: GeneratedTask, *, per_skill: int, seed: int,
@@ -183,10 +187,6 @@ def verified_accept_rate(model: Any, tokenizer: Any, task: GeneratedTask, *, per
     """Share of written examples (``per_skill`` per skill, skill tag only) the task's verifier accepts."""
     rates = {}
     for skill in task.skills:
-        texts = sample_written(model, tokenizer, [writing_prompt(skill)] * per_skill, temperature=temperature, seed=seed)
-        accepted = 0
-        for text in texts:
-            question, answer = split_example(text)
-            accepted += task.verify(task.candidate(skill, question, answer or "?", "tiny-teacher")).accepted
-        rates[skill] = accepted / per_skill
+        results = sample(model, tokenizer, [writing_prompt(skill)] * per_skill, temperature=temperature, seed=seed)
+        rates[skill] = sum(draft_verified(task, skill, r.text) for r in results) / per_skill
     return rates
