@@ -52,9 +52,13 @@ class StepClock:
         self.optimizer += time.perf_counter() - self._opt_started
 
 
-def timed_trainer(model_name: str, data: list, steps: int, seed: int) -> tuple[float, StepClock]:
-    """``LoRAStudent.train`` as an episode runs it, its steps timed and their batches recorded."""
+def timed_trainer(model_name: str, data: list, steps: int, seed: int, *,
+                  stock: bool = False) -> tuple[float, StepClock]:
+    """``LoRAStudent.train`` as an episode runs it, its steps timed and their batches recorded; with ``stock``,
+    through TRL's own ``SFTTrainer`` instead of teachenv's ``LeanSFTTrainer`` (the before of that change)."""
     from transformers import TrainerCallback
+
+    from teachenv.student import sft_trainer
 
     ours, _ = student(model=model_name, max_steps=steps)
     clock = StepClock()
@@ -97,13 +101,17 @@ def timed_trainer(model_name: str, data: list, steps: int, seed: int) -> tuple[f
         install(self)
 
     ours.trainer_callbacks = [Hook()]
+    lean = sft_trainer.LeanSFTTrainer
     trl.SFTTrainer.__init__ = patched_init
+    if stock:
+        sft_trainer.LeanSFTTrainer = trl.SFTTrainer
     try:
         started = time.perf_counter()
         ours.train(data, seed=seed)
         wall = time.perf_counter() - started
     finally:
         trl.SFTTrainer.__init__ = build
+        sft_trainer.LeanSFTTrainer = lean
     return wall, clock
 
 
@@ -163,42 +171,56 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     data = rows(arith_task(), args.rows, seed=0)
     timed_trainer(args.model, data[:32], 2, seed=0)  # warm-up: the first train imports TRL / PEFT / datasets
-    trainer_runs, plain_runs = [], []
-    max_loss_gap = early_loss_gap = 0.0
-    for repeat in range(args.repeats):  # alternating, so that other work's load falls on both sides
+    runs: dict[str, list[dict]] = {"trainer": [], "stock_trl": [], "plain_loop": []}
+    max_loss_gap = early_loss_gap = stock_loss_gap = 0.0
+    for repeat in range(args.repeats):  # alternating, so that other work's load falls on every side
         wall, clock = timed_trainer(args.model, data, args.steps, seed=repeat)
-        trainer_runs.append(split(wall, clock))
+        runs["trainer"].append(split(wall, clock))
+        stock_wall, stock_clock = timed_trainer(args.model, data, args.steps, seed=repeat, stock=True)
+        runs["stock_trl"].append(split(stock_wall, stock_clock))
         plain_wall, plain_clock = timed_plain_loop(args.model, clock.batches, seed=repeat)
-        plain_runs.append(split(plain_wall, plain_clock))
+        runs["plain_loop"].append(split(plain_wall, plain_clock))
         gaps = [abs(a - b) for a, b in zip(clock.losses, plain_clock.losses)]
         max_loss_gap, early_loss_gap = max(max_loss_gap, *gaps), max(early_loss_gap, *gaps[:10])
+        stock_loss_gap = max(stock_loss_gap, *(abs(a - b) for a, b in zip(clock.losses, stock_clock.losses)))
 
-    def median(runs: list[dict], key: str) -> float:
-        return statistics.median(run[key] for run in runs)
+    def median(side: str, key: str) -> float:
+        return statistics.median(run[key] for run in runs[side])
+
+    def ratios(side: str, key: str) -> list[float]:
+        return [t[key] / p["loop_s"] for t, p in zip(runs[side], runs["plain_loop"])]
 
     keys = ("wall_s", "setup_s", "loop_s", "forward_backward_s", "optimizer_s", "other_s")
     report = {
         "model": args.model, "steps": args.steps, "rows": args.rows, "repeats": args.repeats,
-        "trainer": {k: median(trainer_runs, k) for k in keys}, "plain_loop": {k: median(plain_runs, k) for k in keys},
-        "ratio_loop_over_plain": statistics.median(t["loop_s"] / p["loop_s"] for t, p in zip(trainer_runs, plain_runs)),
-        "ratio_train_call_over_plain": statistics.median(t["wall_s"] / p["loop_s"]
-                                                         for t, p in zip(trainer_runs, plain_runs)),
-        "loop_ratios": [t["loop_s"] / p["loop_s"] for t, p in zip(trainer_runs, plain_runs)],
+        **{side: {k: median(side, k) for k in keys} for side in runs},
+        "ratio_loop_over_plain": statistics.median(ratios("trainer", "loop_s")),
+        "ratio_train_call_over_plain": statistics.median(ratios("trainer", "wall_s")),
+        "loop_ratios": ratios("trainer", "loop_s"),
+        "stock_trl_ratio_loop_over_plain": statistics.median(ratios("stock_trl", "loop_s")),
+        "stock_trl_ratio_train_call_over_plain": statistics.median(ratios("stock_trl", "wall_s")),
+        "stock_trl_loop_ratios": ratios("stock_trl", "loop_s"),
         # Rounding (the fused LM head sums in chunks) is exact-looking at first; over many steps a loss spike can
         # amplify it, so the first steps are reported apart.
         "max_per_step_loss_difference_first_10": early_loss_gap,
         "max_per_step_loss_difference": max_loss_gap,
+        # teachenv's trainer against TRL's own on the same seed: the same arithmetic, so 0 when the change is exact
+        "max_per_step_loss_difference_vs_stock_trl": stock_loss_gap,
     }
     print(json.dumps(report, indent=2))
     print("| side | setup (s) | loop (s) | forward + backward (s) | optimiser (s) | other per-step work (s) |\n"
           "| --- | --- | --- | --- | --- | --- |")
-    for side in ("trainer", "plain_loop"):
+    for side in runs:
         r = report[side]
         print(f"| {side} | {r['setup_s']:.2f} | {r['loop_s']:.2f} | {r['forward_backward_s']:.2f} | "
               f"{r['optimizer_s']:.2f} | {r['other_s']:.2f} |")
-    print(f"trainer loop ÷ plain loop: {report['ratio_loop_over_plain']:.2f}; whole LoRAStudent.train ÷ plain loop: "
-          f"{report['ratio_train_call_over_plain']:.2f} (medians of {args.repeats} alternating repeats); largest "
-          f"per-step loss difference {early_loss_gap:.2e} in the first 10 steps, {max_loss_gap:.2e} in all")
+    print(f"trainer loop ÷ plain loop: {report['ratio_loop_over_plain']:.2f} (TRL's own SFTTrainer: "
+          f"{report['stock_trl_ratio_loop_over_plain']:.2f}); whole LoRAStudent.train ÷ plain loop: "
+          f"{report['ratio_train_call_over_plain']:.2f} "
+          f"(TRL's own: {report['stock_trl_ratio_train_call_over_plain']:.2f})"
+          f" (medians of {args.repeats} alternating repeats); largest per-step loss difference to the plain loop "
+          f"{early_loss_gap:.2e} in the first 10 steps, {max_loss_gap:.2e} in all; to TRL's own trainer "
+          f"{stock_loss_gap:.2e}")
     return report
 
 

@@ -242,7 +242,9 @@ class LoRAStudent(Student):
         """One SFT run on the current adapter (``config.train.steps_for`` the rows: max_steps or epochs); (steps, mean loss)."""
         import datasets
         from transformers import PrinterCallback
-        from trl import SFTConfig, SFTTrainer
+        from trl import SFTConfig
+
+        from teachenv.student import sft_trainer  # TRL's trainer less the per-step metrics nobody reads
 
         train = self.config.train
         datasets.disable_progress_bars()  # TRL's dataset preparation shows one bar per map otherwise
@@ -274,8 +276,8 @@ class LoRAStudent(Student):
                 dataloader_num_workers=0,
                 dataloader_pin_memory=False,
             )
-            trainer = SFTTrainer(model=self.adapter, args=args, train_dataset=dataset,
-                                 processing_class=self.tokenizer)
+            trainer = sft_trainer.LeanSFTTrainer(model=self.adapter, args=args, train_dataset=dataset,
+                                                 processing_class=self.tokenizer)
             trainer.remove_callback(PrinterCallback)  # it prints the final metrics dict to stdout
             for callback in self.trainer_callbacks:
                 trainer.add_callback(callback)

@@ -1,0 +1,70 @@
+"""``LeanSFTTrainer``: TRL's ``SFTTrainer`` without the per-step metrics teachenv never logs.
+
+TRL 1.x's ``SFTTrainer`` patches a fused LM head onto the model that computes, next to each completion
+token's log-probability, its entropy and whether it is the top-1 token, and its ``compute_loss`` turns those
+into the ``entropy`` / ``mean_token_accuracy`` / ``num_tokens`` metrics on every step (several host syncs a
+step). teachenv trains with ``logging_strategy="no"``, so that work is never read: on the plumbing student it
+is about a tenth of the forward + backward time (``benchmarks/bench_train_loop.py``). TRL has no switch for it,
+so this subclass re-patches the same fused head with log-probabilities only (TRL's public
+``trl.trainer.add_fused_lm_head`` and its ``outputs`` argument) and overrides ``compute_loss`` with TRL's own
+plain negative log-likelihood branch minus the metrics. The log-probabilities, so the loss and every
+gradient, are computed exactly as before (the dropped outputs are separate accumulators in TRL's kernel).
+It also counts the model's parameters once for ``Trainer``'s per-step FLOP estimate instead of every step.
+
+The lean path applies only to the configuration teachenv uses (``loss_type="nll"``, no label smoothing, no
+``compute_loss_func``, no MoE auxiliary loss, no parallelism config); any other configuration keeps TRL's
+head and ``compute_loss`` untouched. This module knows nothing about students, tasks or rounds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from trl import SFTTrainer
+from trl.trainer import add_fused_lm_head
+
+
+class LeanSFTTrainer(SFTTrainer):
+    """``SFTTrainer`` whose fused LM head computes log-probabilities only, with no per-step metrics."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        model = kwargs.get("model", args[0] if args else None)
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        forward_before = vars(base).get("forward")  # None unless something patched the instance already
+        super().__init__(*args, **kwargs)
+        self._flos_parameters: int | None = None
+        self.lean = (self.compute_loss_func is None and self.label_smoother is None
+                     and self.args.loss_type == "nll" and not self.aux_loss_enabled
+                     and getattr(self.accelerator, "parallelism_config", None) is None)
+        if not self.lean:
+            return
+        # Undo TRL's patch (back to the forward it wrapped), then patch again asking for log-probabilities only.
+        if forward_before is None:
+            vars(base).pop("forward", None)
+        else:
+            base.forward = forward_before
+        add_fused_lm_head(base, outputs=("log_probs",))
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # noqa: ANN001, ANN201
+        """TRL's negative log-likelihood branch as it is, without the entropy / accuracy / token-count metrics."""
+        if not self.lean:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        inputs["use_cache"] = False
+        outputs = model(**inputs, fused_lm_head=True)
+        per_token_loss = -outputs.log_probs  # zero on ignored positions
+        num_tokens = outputs.label_mask.sum() if num_items_in_batch is None else num_items_in_batch
+        loss = per_token_loss.sum() / torch.as_tensor(num_tokens).clamp(min=1)
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            loss = loss * (self.accelerator.num_processes // self.get_tp_size())
+        return (loss, outputs) if return_outputs else loss
+
+    def floating_point_ops(self, inputs: dict[str, Any]) -> int:
+        """``Trainer``'s estimate (6 × input tokens × non-embedding parameters) with the parameter count read once:
+        ``Trainer`` asks for it every step, and counting walks every parameter of the model each time."""
+        main_input = getattr(self.model, "main_input_name", "input_ids")
+        if main_input not in inputs or not hasattr(self.model, "num_parameters"):
+            return 0
+        if self._flos_parameters is None:
+            self._flos_parameters = self.model.num_parameters(exclude_embeddings=True)
+        return 6 * inputs[main_input].numel() * self._flos_parameters
