@@ -10,7 +10,8 @@ Five measurements, each against its naive or bare counterpart within this one ru
    + TRL / PEFT / datasets; against ``teachenv --help``; and the *floor* (a process that imports only what a
    round needs: torch, transformers' Llama, TRL, PEFT) against a 1-round, 1-step ``teachenv run`` (the
    "above floor" seconds are what teachenv itself adds to a process: CLI, config, task, student build, run
-   directory, evaluation of the tiny splits).
+   directory, evaluation of the tiny splits); and the floor with TRL's ``SFTTrainer`` imported (``import trl``
+   is lazy: the trainer brings ``datasets``, pandas and pyarrow, which every TRL round imports).
 3. **Training**: ``LoRAStudent.train`` against a bare TRL ``SFTTrainer`` on the same rows, adapter and
    settings (same steps; the final loss of both is reported: it should match).
 4. **Continual vs retrain** (epoch-faithful: ``student.train.epochs`` with ``max_steps: null``, so each
@@ -62,6 +63,9 @@ IMPORTS = {
 
 #: The floor: only what a round needs, nothing of teachenv's.
 FLOOR = "import torch, transformers, trl, peft; from transformers.models.llama import modeling_llama"
+#: The floor with TRL's trainer itself: ``import trl`` is lazy, and ``SFTTrainer`` brings ``datasets`` (and with
+#: it pandas and pyarrow), which any TRL round imports.
+FLOOR_WITH_SFT = FLOOR + "; from trl import SFTTrainer"
 
 
 def sizes(tier: str) -> dict:
@@ -112,6 +116,7 @@ def fixed_cost(folder: Path, size: dict, repeats: int) -> dict:
     by_cause = {label: cumulative[label] - (cumulative[labels[i - 1]] if i else 0.0) for i, label in enumerate(labels)}
     help_s = median_seconds([sys.executable, "-m", "teachenv.cli.main", "--help"])
     floor_s = median_seconds([sys.executable, "-c", FLOOR])
+    floor_with_sft_s = median_seconds([sys.executable, "-c", FLOOR_WITH_SFT])
     config = folder / "one-step.yaml"
     config.write_text(yaml.safe_dump(recipe({**size, "examples": 16, "eval_per_skill": 2}, 1, steps=1)))
     runs = []
@@ -120,7 +125,8 @@ def fixed_cost(folder: Path, size: dict, repeats: int) -> dict:
         runs.append(seconds)
     one_step_s = statistics.median(runs)
     return {"cumulative_s": cumulative, "by_cause_s": by_cause, "teachenv_help_s": help_s, "floor_s": floor_s,
-            "one_step_run_s": one_step_s, "above_floor_s": one_step_s - floor_s}
+            "one_step_run_s": one_step_s, "above_floor_s": one_step_s - floor_s,
+            "floor_with_sft_trainer_s": floor_with_sft_s, "above_floor_with_sft_trainer_s": one_step_s - floor_with_sft_s}
 
 
 def arith_task():
@@ -227,6 +233,10 @@ def table(report: dict) -> str:
                  f"`teachenv --help` {f['teachenv_help_s']:.2f} s |")
     lines.append(f"| floor (torch, transformers' Llama, TRL, PEFT only) vs 1-round 1-step `teachenv run` | "
                  f"{f['floor_s']:.2f} s vs {f['one_step_run_s']:.2f} s (above floor {f['above_floor_s']:.2f} s) |")
+    if "floor_with_sft_trainer_s" in f:
+        lines.append(f"| floor with TRL's `SFTTrainer` (+ datasets, pandas, pyarrow) vs the same run | "
+                     f"{f['floor_with_sft_trainer_s']:.2f} s vs {f['one_step_run_s']:.2f} s "
+                     f"(above {f['above_floor_with_sft_trainer_s']:.2f} s) |")
     lines.append(f"| training: `LoRAStudent.train` vs bare TRL `SFTTrainer` ({t['rows']} rows, {t['steps']} steps) | "
                  f"{t['teachenv_s']:.1f} s vs {t['trl_s']:.1f} s (TRL ÷ ours {t['ratio_trl_over_teachenv']:.2f}); "
                  f"final loss {t['teachenv_loss']:.4f} vs {t['trl_loss']:.4f} |")
