@@ -11,8 +11,8 @@ The base model is chosen by ``StudentConfig.model``:
 ``train`` runs TRL's ``SFTTrainer`` (as ``sft_trainer.LeanSFTTrainer``, without the per-step metrics) on
 prompt-completion rows (``task.prompt(example)`` → ``completion``), so the loss is on the completion only
 and TRL appends the eos token. In *continual* mode every round keeps training the same adapter; in
-*retrain* mode each round trains a fresh adapter on every example accepted since ``reset``. ``evaluate`` answers a split greedily
-through ``TransformersBackend`` (or, with ``eval.backend: vllm``, through vLLM with the current adapter
+*retrain* mode each round trains a fresh adapter on every example accepted since ``reset``. ``evaluate``
+answers a split greedily through ``TransformersBackend`` (or, with ``eval.backend: vllm``, through vLLM with the current adapter
 as a LoRA; see ``vllm_eval``, which also puts that vLLM to sleep while ``train`` runs) and grades
 with ``task.score``. ``reset`` unloads the adapter without merging, so the base weights are exactly
 those loaded at construction.
