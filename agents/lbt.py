@@ -23,8 +23,16 @@ inner engine (``inner``: procedural, noisy, llm, agent-instruct, or a tiny teach
 - Unselected drafts are not trained on and not recorded as rejected (they are not faulty, only outranked);
   ``lbt-drafts.json`` keeps them.
 
-Out of scope here, with their hooks: M2 (the teacher learns from the scores, e.g. DPO on best / worst
-drafts of a group) reads ``lbt-drafts.json``'s groups; M3 (exemplar refinement from the student's wrong
+- **M2** (``m2``, ``agents.lbt_teacher``): when the draft source samples a teacher with trainable weights
+  (``agent.teacher: {name: tiny-teacher}`` through ``inner: {name: llm}``), after the scoring each group's
+  best draft is paired (chosen) with its worst (rejected) where the score gap exceeds ``m2.margin``; the
+  teacher's LoRA adapter is aligned on the pairs with ``align_teacher`` (DPO, ``m2.align``'s loss mix) and
+  drafts the next round (the response cache tells it apart by the adapter's hash). ``lbt-pairs.jsonl`` and
+  ``lbt-teacher-adapter/`` are memos (a resume reads them back, a run killed inside DPO aligns again from the
+  same pairs); ``lbt-m2.json`` names the adapter that drafted the round and the one that drafts next; the
+  DPO steps and tokens go to the ledger. A teacher or draft source that cannot be aligned is a ConfigError.
+
+Out of scope here, with their hooks: M3 (exemplar refinement from the student's wrong
 answers) would keep its exemplar set as a workspace memo. Several students (``students``) are an open
 API: only the environment's own student (``[0]``) is scored now. It knows the engine interface, the student
 feedback functions and the workspace; it knows no policy and no particular draft source.
@@ -48,6 +56,8 @@ from teachenv.envs.build import engine_from_spec
 from teachenv.envs.data_engine import DataEngine, EngineOutput
 from teachenv.tasks.base import Task
 
+from teachenv.agents.lbt_teacher import LbtM2Config, alignable_teacher, preference_pairs
+
 ORIGIN = "lbt"
 
 
@@ -63,6 +73,8 @@ class LbtConfig(BaseModel):
     batch_size: int = Field(64, ge=1, description="Rows per student forward pass while scoring.")
     students: list[int] = Field(default_factory=lambda: [0], description="Which students score (indices; only the "
                                 "environment's own student, 0, exists now: the API is open for several).")
+    m2: LbtM2Config | None = Field(None, description="M2: DPO of the drafting teacher on each round's best-vs-worst "
+                                   "drafts (needs an alignable teacher drafting through engine llm); None: M1 only.")
 
 
 def group_drafts(drafts: list[TrainingExample], size: int) -> list[int]:
@@ -121,6 +133,7 @@ class LbtEngine(DataEngine):
             raise ConfigError(f"agent.engine.students={self.config.students}: only the environment's own student "
                               "(index 0) can score drafts so far; set students: [0].")
         self.inner = engine_from_spec(self.config.inner, task, ledger, teacher, path="agent.engine.inner")
+        self.model = alignable_teacher(teacher, self.inner) if self.config.m2 is not None else None
         self.env: Any = None
 
     def attach(self, env: Any) -> None:
@@ -129,6 +142,8 @@ class LbtEngine(DataEngine):
 
     def reset(self) -> None:
         self.inner.reset()
+        if self.model is not None:
+            self.model.load_adapter(None)  # every episode starts from the unaligned teacher
 
     def generate(self, action: DataGenerationAction, rng: np.random.Generator) -> EngineOutput:
         if self.env is None:
@@ -142,6 +157,7 @@ class LbtEngine(DataEngine):
             return out
         probe_seed = int(rng.integers(0, 2**31 - 1))  # drawn outside the memo: a replay leaves rng where it was
         workspace = self.env.workspace
+        drafted_by = self.model.identity()["adapter"] if self.model is not None else None
         keys = [f"{d.example.skill}|{d.example.prompt}|{d.completion}" for d in drafts]
         record = workspace.memo_json("lbt-scores", lambda: {"signal": self.config.signal, "keys": keys,
                                                              "scores": self.score(drafts, probe_seed)})
@@ -154,8 +170,32 @@ class LbtEngine(DataEngine):
         workspace.write_json("lbt-drafts", [
             {"skill": d.example.skill, "question": d.example.prompt, "answer": d.completion, "origin": d.origin,
              "group": g, "score": s, "selected": c} for d, g, s, c in zip(drafts, groups, scores, chosen)])
+        if self.config.m2 is not None:
+            self.align(drafts, groups, scores, action, drafted_by)
         selected = [d.model_copy(update={"origin": f"{ORIGIN}/{d.origin}"}) for d, c in zip(drafts, chosen) if c]
         return EngineOutput(selected, list(out.rejected))
+
+    def align(self, drafts: list[TrainingExample], groups: list[int], scores: list[float],
+              action: DataGenerationAction, drafted_by: str | None) -> None:
+        """M2: DPO of the teacher on the round's best-vs-worst drafts; the aligned teacher drafts the next round.
+        Pairs (``lbt-pairs.jsonl``) and adapter (``lbt-teacher-adapter/``) are memos; ``lbt-m2.json`` records
+        which adapter drafted this round and which one drafts the next."""
+        from teachenv.agents.llm_engine import SUBSKILL_KEYS
+        from teachenv.teacher.align import align_teacher
+
+        m2, workspace = self.config.m2, self.env.workspace
+        params: dict[str, dict] = {}
+        for r in action.requests:
+            params.setdefault(r.skill, {k: v for k, v in (r.params or {}).items() if k not in SUBSKILL_KEYS})
+        pairs = workspace.memo_jsonl("lbt-pairs", lambda: preference_pairs(self.model, drafts, groups, scores,
+                                                                           m2.margin, params))
+        if pairs:
+            adapter = workspace.memo_dir("lbt-teacher-adapter", lambda path: align_teacher(
+                self.model, pairs, m2.align, path, self.ledger,
+                callbacks=getattr(workspace, "trainer_callbacks", ())))
+            self.model.load_adapter(adapter)
+        workspace.write_json("lbt-m2", {"drafted_by": drafted_by, "pairs": len(pairs),
+                                        "drafts_next": self.model.identity()["adapter"]})
 
     # -- scoring -------------------------------------------------------------------------------------
     def probe(self, skill: str, seed: int) -> list[TrainingExample]:

@@ -14,7 +14,8 @@ fix, never a crash. Sampling follows the request's temperature, top-p and seed.
 ``identity()`` (the response cache's key) holds the cached base model's folder name (its content
 hash) and the content hash of the LoRA adapter being sampled (``"base"`` when none), so an aligned
 teacher never receives the unaligned teacher's cached samples. ``load_adapter`` switches adapters;
-``trainable_model`` gives alignment a fresh PEFT copy to train. It knows nothing about DPO.
+``trainable_model`` gives alignment a fresh PEFT copy to train; ``preference_text`` writes a drafted example
+in the form the teacher was prompted with (for preference pairs). It knows nothing about DPO.
 """
 
 from __future__ import annotations
@@ -125,6 +126,11 @@ class TinyTeacherBackend(TextBackend):
         if self.adapter_path is not None:
             return PeftModel.from_pretrained(self.fresh_base(), str(self.adapter_path), is_trainable=True)
         return get_peft_model(self.fresh_base(), LoraConfig(task_type="CAUSAL_LM", **lora))
+
+    def preference_text(self, skill: str, params: dict[str, Any], question: str, answer: str) -> tuple[str, str]:
+        """(prompt, completion) of a written example as the teacher is trained on it: the compact writing
+        prompt and ``<question><answer>`` (what a DPO pair of its drafts holds)."""
+        return writing_prompt(skill, params), question + answer
 
     # -- generation --------------------------------------------------------------------------------
     def sample(self, prompts: Sequence[str], *, temperature: float, top_p: float = 1.0, seed: int | None = 0,
