@@ -20,6 +20,10 @@ inner engine (``inner``: procedural, noisy, llm, agent-instruct, or a tiny teach
   its skill, question, answer, origin, group, score and whether it was selected). Costs: the inner engine's
   teacher tokens go to the ledger as it spends them; the scoring's student forward passes and optimiser
   steps through ``ledger.add_work`` (``student_forward_passes``, ``student_optimizer_steps``).
+- **Several students** (``students``): extra student specs beside the environment's own, built once at the
+  first scoring and never trained (each scores with a fresh adapter seeded per round, as the own student does
+  before its first training); a draft's score is the plain mean of all students' scores (``lbt-scores.json``
+  keeps ``per_student``). Their work is counted in the totals and again under ``<name>/student<k>``.
 - Unselected drafts are not trained on and not recorded as rejected (they are not faulty, only outranked);
   ``lbt-drafts.json`` keeps them.
 
@@ -33,8 +37,7 @@ inner engine (``inner``: procedural, noisy, llm, agent-instruct, or a tiny teach
   DPO steps and tokens go to the ledger. A teacher or draft source that cannot be aligned is a ConfigError.
 
 Out of scope here, with their hooks: M3 (exemplar refinement from the student's wrong
-answers) would keep its exemplar set as a workspace memo. Several students (``students``) are an open
-API: only the environment's own student (``[0]``) is scored now. It knows the engine interface, the student
+answers) would keep its exemplar set as a workspace memo. It knows the engine interface, the student
 feedback functions and the workspace; it knows no policy and no particular draft source.
 """
 
@@ -47,7 +50,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from teachenv.core.config import EngineSpec
+from teachenv.core.config import EngineSpec, StudentConfig
 from teachenv.core.errors import ConfigError, EnvStateError
 from teachenv.core.ledger import CostLedger
 from teachenv.core.records import DataGenerationAction, SkillRequest, TrainingExample
@@ -71,8 +74,10 @@ class LbtConfig(BaseModel):
     probe_per_skill: int = Field(8, ge=1, description="Probe / exam items per skill, from the training side.")
     influence_lr: float = Field(0.05, gt=0, description="SGD step size of the one-step influence.")
     batch_size: int = Field(64, ge=1, description="Rows per student forward pass while scoring.")
-    students: list[int] = Field(default_factory=lambda: [0], description="Which students score (indices; only the "
-                                "environment's own student, 0, exists now: the API is open for several).")
+    students: list[StudentConfig] = Field(default_factory=list, description="Extra scoring students beside the "
+                                          "environment's own (student specs, e.g. the tiny student with another "
+                                          "tiny.seed): built once, never trained; each draft's score is the mean of "
+                                          "all students' scores.")
     m2: LbtM2Config | None = Field(None, description="M2: DPO of the drafting teacher on each round's best-vs-worst "
                                    "drafts (needs an alignable teacher drafting through engine llm); None: M1 only.")
 
@@ -129,9 +134,11 @@ class LbtEngine(DataEngine):
                  teacher: TextBackend | None = None) -> None:
         super().__init__(task, ledger, config or LbtConfig(), teacher=teacher)
         self.config: LbtConfig
-        if self.config.students != [0]:
-            raise ConfigError(f"agent.engine.students={self.config.students}: only the environment's own student "
-                              "(index 0) can score drafts so far; set students: [0].")
+        bad = [s.model for s in self.config.students if s.model == "surrogate"]
+        if bad:
+            raise ConfigError(f"agent.engine.students: model {bad[0]!r} has no LoRA model to score drafts with; give "
+                              "each extra student a LoRA model (model: tiny, plumbing, or a Hugging Face model).")
+        self.extra: list[Any] = []  # the extra students, built at the first scoring
         self.inner = engine_from_spec(self.config.inner, task, ledger, teacher, path="agent.engine.inner")
         self.model = alignable_teacher(teacher, self.inner) if self.config.m2 is not None else None
         self.env: Any = None
@@ -160,7 +167,7 @@ class LbtEngine(DataEngine):
         drafted_by = self.model.identity()["adapter"] if self.model is not None else None
         keys = [f"{d.example.skill}|{d.example.prompt}|{d.completion}" for d in drafts]
         record = workspace.memo_json("lbt-scores", lambda: {"signal": self.config.signal, "keys": keys,
-                                                             "scores": self.score(drafts, probe_seed)})
+                                                             **self.score(drafts, probe_seed)})
         if record["keys"] != keys:
             raise EnvStateError("lbt-scores.json does not hold this round's drafts (the draft source is not "
                                 "deterministic on replay); delete the run's unfinished rounds and resume again.")
@@ -204,14 +211,27 @@ class LbtEngine(DataEngine):
         return [self.task.candidate(e.skill, e.prompt, e.answer, f"{ORIGIN}-probe")
                 for e in self.task.seed_examples(skill, self.config.probe_per_skill, rng)]
 
-    def score(self, drafts: list[TrainingExample], seed: int) -> list[float]:
-        """Each draft's score by the configured signal, on the probe set of its skill."""
-        from teachenv.student.feedback import in_context_scores, local_influence
-
+    def score(self, drafts: list[TrainingExample], seed: int) -> dict[str, Any]:
+        """Each draft's score by the configured signal on the probe set of its skill: ``scores`` (the mean over
+        the students) and, with extra students, ``per_student`` (the environment's own first)."""
         student = getattr(self.env.student, "inner", self.env.student)  # past a replay wrapper
         if not hasattr(student, "adapter_for_scoring"):
             raise ConfigError(f"lbt scores drafts through a LoRA student's model; {type(student).__name__} has "
                               "none. Use a LoRA student (student.model: tiny, or a Hugging Face model).")
+        if len(self.extra) < len(self.config.students):
+            from teachenv.student.lora_student import LoRAStudent
+
+            self.extra = [LoRAStudent(spec, self.task) for spec in self.config.students]
+        per_student = [self.score_with(student, drafts, seed, self.ledger)]
+        per_student += [self.score_with(extra, drafts, seed, PerStudentLedger(self.ledger, k))
+                        for k, extra in enumerate(self.extra, start=1)]
+        scores = [float(np.mean(column)) for column in zip(*per_student, strict=True)]
+        return {"scores": scores, "per_student": per_student} if self.extra else {"scores": scores}
+
+    def score_with(self, student: Any, drafts: list[TrainingExample], seed: int, ledger: Any) -> list[float]:
+        """One student's score of each draft."""
+        from teachenv.student.feedback import in_context_scores, local_influence
+
         by_skill: dict[str, list[int]] = defaultdict(list)
         for i, d in enumerate(drafts):
             by_skill[d.example.skill].append(i)
@@ -222,10 +242,21 @@ class LbtEngine(DataEngine):
                 if self.config.signal == "influence":
                     values = local_influence(student, [[drafts[i]] for i in index], probe,
                                              learning_rate=self.config.influence_lr,
-                                             batch_size=self.config.batch_size, ledger=self.ledger).influence
+                                             batch_size=self.config.batch_size, ledger=ledger).influence
                 else:
                     values = in_context_scores(student, [drafts[i] for i in index], probe,
-                                               batch_size=self.config.batch_size, ledger=self.ledger).mean_loglik
+                                               batch_size=self.config.batch_size, ledger=ledger).mean_loglik
                 for i, v in zip(index, values, strict=True):
                     scores[i] = float(v)
         return scores
+
+
+class PerStudentLedger:
+    """The ledger as an extra student's scoring sees it: work counted in the totals and under ``<name>/student<k>``."""
+
+    def __init__(self, ledger: CostLedger, k: int) -> None:
+        self.ledger, self.k = ledger, k
+
+    def add_work(self, name: str, amount: float = 1) -> None:
+        self.ledger.add_work(name, amount)
+        self.ledger.add_work(f"{name}/student{self.k}", amount)
