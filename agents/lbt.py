@@ -140,7 +140,8 @@ class LbtEngine(DataEngine):
                               "each extra student a LoRA model (model: tiny, plumbing, or a Hugging Face model).")
         self.extra: list[Any] = []  # the extra students, built at the first scoring
         self.inner = engine_from_spec(self.config.inner, task, ledger, teacher, path="agent.engine.inner")
-        self.model = alignable_teacher(teacher, self.inner) if self.config.m2 is not None else None
+        m2 = self.config.m2 is not None
+        self.model, self.drafter = alignable_teacher(teacher, self.inner) if m2 else (None, None)
         self.env: Any = None
 
     def attach(self, env: Any) -> None:
@@ -187,15 +188,14 @@ class LbtEngine(DataEngine):
         """M2: DPO of the teacher on the round's best-vs-worst drafts; the aligned teacher drafts the next round.
         Pairs (``lbt-pairs.jsonl``) and adapter (``lbt-teacher-adapter/``) are memos; ``lbt-m2.json`` records
         which adapter drafted this round and which one drafts the next."""
-        from teachenv.agents.llm_engine import SUBSKILL_KEYS
         from teachenv.teacher.align import align_teacher
 
         m2, workspace = self.config.m2, self.env.workspace
         params: dict[str, dict] = {}
         for r in action.requests:
-            params.setdefault(r.skill, {k: v for k, v in (r.params or {}).items() if k not in SUBSKILL_KEYS})
-        pairs = workspace.memo_jsonl("lbt-pairs", lambda: preference_pairs(self.model, drafts, groups, scores,
-                                                                           m2.margin, params))
+            params.setdefault(r.skill, dict(r.params or {}))
+        pairs = workspace.memo_jsonl("lbt-pairs", lambda: preference_pairs(self.model, self.drafter, drafts, groups,
+                                                                           scores, m2.margin, params))
         if pairs:
             adapter = workspace.memo_dir("lbt-teacher-adapter", lambda path: align_teacher(
                 self.model, pairs, m2.align, path, self.ledger,

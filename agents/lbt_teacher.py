@@ -3,8 +3,9 @@
 ``preference_pairs`` turns one round's scored draft groups (``agents.lbt``: drafts, group labels, scores)
 into DPO pairs — per group its best draft (chosen) against its worst (rejected), kept only where the score
 gap exceeds ``margin`` and the two texts differ — in the form the drafting backend was prompted with
-(``backend.preference_text``: the tiny teacher's compact ``W <skill>|`` prompt and ``<question><answer>``
-completion). ``alignable_teacher`` finds the weights behind the agent's teacher and refuses, naming why and
+(``backend.preference_text`` of the LLM engine's one-example writing request: the tiny teacher's compact
+``W <skill>|`` prompt and ``<question><answer>`` completion; a local transformers teacher's chat-rendered
+request and JSON reply). ``alignable_teacher`` finds the weights behind the agent's teacher and refuses, naming why and
 the fix, a teacher or a draft source that cannot be aligned: an OpenAI-compatible endpoint (teachenv cannot
 reach its weights), or a draft source that does not sample the teacher (procedural, noisy over procedural).
 The DPO run itself is ``teachenv.teacher.align.align_teacher``; the memos and the adapter switch are the
@@ -32,15 +33,16 @@ class LbtM2Config(BaseModel):
                                "(loss mix, beta, steps, learning rate).")
 
 
-def alignable_teacher(teacher: Any, inner: Any) -> Any:
-    """The trainable backend behind ``teacher`` (past the response cache), checked to be the draft source."""
+def alignable_teacher(teacher: Any, inner: Any) -> tuple[Any, Any]:
+    """(the trainable backend behind ``teacher`` past the response cache, the LLM engine that samples it)."""
     from teachenv.agents.llm_engine import LLMDataEngine
 
     model = getattr(teacher, "inner", teacher)
     if model is None or not hasattr(model, "trainable_model") or not hasattr(model, "preference_text"):
         raise ConfigError(f"agent.engine.m2 aligns the teacher that drafts, and {type(model).__name__} has no weights "
-                          "teachenv can train (an OpenAI-compatible endpoint can be scored and selected from, not "
-                          "aligned): set agent.teacher.name: tiny-teacher, or remove agent.engine.m2 (M1 selection only).")
+                          "teachenv can train (an OpenAI-compatible endpoint or a vLLM server can be scored and "
+                          "selected from, not aligned): set agent.teacher.name: tiny-teacher (offline) or "
+                          "local-teacher (a local causal LM), or remove agent.engine.m2 (M1 selection only).")
     engine = inner
     while not isinstance(engine, LLMDataEngine) and getattr(engine, "inner", None) is not None:
         engine = engine.inner  # past wrappers such as noisy
@@ -48,13 +50,14 @@ def alignable_teacher(teacher: Any, inner: Any) -> Any:
         raise ConfigError(f"agent.engine.m2 aligns the teacher on its own drafts, but the draft source "
                           f"({type(inner).__name__}) does not sample agent.teacher: set agent.engine.inner.name: llm, "
                           "or remove agent.engine.m2.")
-    return model
+    return model, engine
 
 
-def preference_pairs(backend: Any, drafts: Sequence[TrainingExample], groups: Sequence[int],
+def preference_pairs(backend: Any, engine: Any, drafts: Sequence[TrainingExample], groups: Sequence[int],
                      scores: Sequence[float], margin: float, params: dict[str, dict]) -> list[dict[str, Any]]:
-    """Per group, best (chosen) vs worst (rejected) draft where the gap exceeds ``margin``; ``params`` gives the
-    writing parameters each skill was asked with. Each pair carries its scores for the record."""
+    """Per group, best (chosen) vs worst (rejected) draft where the gap exceeds ``margin``; the prompt is the
+    ``engine``'s one-example writing request with the parameters ``params`` gives the skill, in the backend's
+    form. Each pair carries its scores for the record."""
     members: dict[int, list[int]] = {}
     for i, group in enumerate(groups):
         members.setdefault(group, []).append(i)
@@ -66,10 +69,9 @@ def preference_pairs(backend: Any, drafts: Sequence[TrainingExample], groups: Se
             continue
         d_best, d_worst = drafts[best], drafts[worst]
         skill = d_best.example.skill
-        prompt, chosen = backend.preference_text(skill, params.get(skill, {}), d_best.example.prompt,
-                                                 d_best.example.answer)
-        _, rejected = backend.preference_text(skill, params.get(skill, {}), d_worst.example.prompt,
-                                              d_worst.example.answer)
+        request = engine.preference_request(skill, params.get(skill, {}))
+        prompt, chosen = backend.preference_text(request, d_best.example.prompt, d_best.example.answer)
+        _, rejected = backend.preference_text(request, d_worst.example.prompt, d_worst.example.answer)
         if chosen != rejected:
             pairs.append({"prompt": prompt, "chosen": chosen, "rejected": rejected,
                           "chosen_score": float(scores[best]), "rejected_score": float(scores[worst])})
