@@ -2,8 +2,9 @@
 loop for one round on CPU as `teachenv run` runs it, with tiny stand-ins in place of the named models: a tiny
 Llama saved to disk with a chat template (taught for a few steps to reply in the LLM engine's JSON, so drafts
 exist) in place of the teacher, the plumbing student in place of the named student, the offline arith world in
-place of the dataset, and tiny sizes. The loop really ran: drafts were scored by the student (forward passes), a
-DPO step was made and the teacher's adapter saved.
+place of the dataset, and tiny sizes. The loop really ran: its drafts were scored (by the student, or the
+verifier) into preference pairs written to the round's agent folder (a ``.jsonl`` of prompt / chosen / rejected
+rows), a DPO step was counted in the ledger, and the teacher's adapter was saved there.
 
 The stand-in overrides are keyed on config paths (``agent.teacher``, ``student``, ``task``, any ``align`` /
 ``max_new_tokens`` / ``probe_per_skill`` under ``agent.engine``), never on a file name."""
@@ -26,17 +27,19 @@ from teachenv.envs.defaults import PLUMBING_DEFAULTS
 CONFIGS = sorted(Path("configs").glob("gpu-loop-*.yaml"))
 ALIGNABLE = ("local-teacher", "transformers", "tiny-teacher")
 STEPS = 150  # stand-in teacher training steps
-SMALL = {"max_new_tokens": 64, "probe_per_skill": 2, "examples_per_call": 5, "batch_size": 8}
+SMALL = {"max_new_tokens": 64, "probe_per_skill": 2, "examples_per_call": 5, "batch_size": 8, "drafts_per_skill": 2}
 
 
 @pytest.fixture(scope="module")
 def stand_in_teacher(tmp_path_factory) -> Path:
     """A tiny Llama with a chat template that replies ``{"examples": [{"question": "a+b=", "answer": "c"}]}`` to
-    the LLM engine's writing requests (c right or off by a little, so drafts differ): STEPS Adam steps on the
+    the LLM engine's writing requests (for as many examples as the sizes in ``SMALL`` ask; c right or off by a
+    little, so drafts differ): STEPS Adam steps on the
     reply tokens only."""
     import torch
 
     from teachenv.agents.llm_engine import LLMDataEngine
+    from teachenv.core.records import SkillRequest
     from teachenv.engines.transformers_backend import TransformersBackend
     from teachenv.student.tiny_model import build_tiny_model
     from teachenv.tasks.arith.task import ArithTask
@@ -47,8 +50,9 @@ def stand_in_teacher(tmp_path_factory) -> Path:
     task = ArithTask(ArithTask.Config())
     engine = LLMDataEngine(task, None, teacher=TransformersBackend(model, tokenizer))
     render = TransformersBackend(model, tokenizer, prompt_format="chat-template")._render
-    prompts = [tokenizer(render(engine.preference_request(skill, {}), True), add_special_tokens=False)["input_ids"]
-               for skill in task.skills]
+    prompts = [tokenizer(render(engine._writing_request(SkillRequest(skill=skill, count=n), n, None,
+                                                        np.random.default_rng(n), avoid=False), True),
+                         add_special_tokens=False)["input_ids"] for skill in task.skills for n in (1, 2, 5)]
     rng = np.random.default_rng(0)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     model.train()
@@ -56,7 +60,8 @@ def stand_in_teacher(tmp_path_factory) -> Path:
         torch.manual_seed(0)
         for _ in range(STEPS):
             rows, labels = [], []
-            for prompt in prompts:
+            for k in rng.choice(len(prompts), size=len(task.skills), replace=False):
+                prompt = prompts[k]
                 a, b = rng.integers(10, 99, size=2)
                 reply = json.dumps({"examples": [{"question": f"{a}+{b}=", "answer": str(a + b + rng.integers(-1, 2))}]})
                 ids = tokenizer(reply, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
@@ -116,7 +121,9 @@ def test_the_gpu_loop_config_runs_one_round_with_stand_ins(config_file: Path, st
     rows = outcome.run_dir.episode_rows()
     assert [r["round"] for r in rows] == [0, 1]
     work = rows[1]["cost"]["work"]
-    assert work.get("student_forward_passes", 0) > 0, json.dumps(rows[1])  # the student scored the drafts
-    assert work.get("teacher_dpo_steps", 0) >= 1, work  # the teacher was aligned
-    adapters = list((tmp_path / "run" / "rounds" / "1" / "agent").rglob("adapter_config.json"))
-    assert adapters, "the aligned adapter is saved in the round's agent folder"
+    assert work.get("teacher_dpo_steps", 0) >= 1, json.dumps(rows[1])  # the teacher was aligned
+    agent = tmp_path / "run" / "rounds" / "1" / "agent"
+    pairs = [json.loads(line) for f in agent.rglob("*.jsonl") for line in f.read_text().splitlines()]
+    pairs = [p for p in pairs if {"prompt", "chosen", "rejected"} <= p.keys()]
+    assert pairs, "the scored drafts became preference pairs in the round's agent folder"
+    assert list(agent.rglob("adapter_config.json")), "the aligned adapter is saved in the round's agent folder"
