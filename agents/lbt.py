@@ -28,9 +28,9 @@ inner engine (``inner``: procedural, noisy, llm, agent-instruct, or a tiny teach
   ``lbt-drafts.json`` keeps them.
 
 - **M2** (``m2``, ``agents.lbt_teacher``): when the draft source samples a teacher with trainable weights
-  (``agent.teacher: {name: tiny-teacher}`` through ``inner: {name: llm}``), after the scoring each group's
-  best draft is paired (chosen) with its worst (rejected) where the score gap exceeds ``m2.margin``; the
-  teacher's LoRA adapter is aligned on the pairs with ``align_teacher`` (DPO, ``m2.align``'s loss mix) and
+  (``agent.teacher: {name: tiny-teacher}`` offline, ``local-teacher`` on a GPU, through ``inner: {name: llm}``),
+  after the scoring each group's best draft is paired (chosen) with its worst (rejected) where the score gap
+  exceeds ``m2.margin``; the teacher's LoRA adapter is aligned on the pairs with ``align_teacher`` (DPO, ``m2.align``'s loss mix) and
   drafts the next round (the response cache tells it apart by the adapter's hash). ``lbt-pairs.jsonl`` and
   ``lbt-teacher-adapter/`` are memos (a resume reads them back, a run killed inside DPO aligns again from the
   same pairs); ``lbt-m2.json`` names the adapter that drafted the round and the one that drafts next; the
@@ -50,6 +50,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from teachenv.agents.lbt_teacher import LbtM2Config, alignable_teacher, preference_pairs
 from teachenv.core.config import EngineSpec, StudentConfig
 from teachenv.core.errors import ConfigError, EnvStateError
 from teachenv.core.ledger import CostLedger
@@ -58,8 +59,6 @@ from teachenv.engines.base import TextBackend
 from teachenv.envs.build import engine_from_spec
 from teachenv.envs.data_engine import DataEngine, EngineOutput
 from teachenv.tasks.base import Task
-
-from teachenv.agents.lbt_teacher import LbtM2Config, alignable_teacher, preference_pairs
 
 ORIGIN = "lbt"
 
