@@ -1,9 +1,11 @@
 """``AlignedTeacherEngine`` (``aligned-teacher``): the LLM data engine whose teacher is aligned with DPO
 every round before it writes, toward the examples the task's verifier accepts.
 
-Each round, for every skill the action asks for: ``drafts_per_skill`` drafts are sampled from the tiny
-teacher (``agent.teacher: {name: tiny-teacher}``) in its compact format at temperature 1; the task
-verifies them; each accepted draft is paired (chosen) with a refused one (rejected) of the same skill.
+Each round, for every skill the action asks for: ``drafts_per_skill`` drafts are sampled at temperature 1
+in one writing request of the LLM engine (the tiny teacher, ``agent.teacher: {name: tiny-teacher}``, answers
+it in its compact format; a local causal LM, ``local-teacher``, in the engine's JSON); the task verifies
+them; each accepted draft is paired (chosen) with a refused one (rejected) of the same skill, in the
+backend's form of the engine's one-example writing request (``preference_text``).
 With ``gold_fallback`` (default), a refused draft with no accepted one to pair with is paired with a
 fresh example from the world's generator instead (a gold demonstration), so a weak teacher that
 writes no correct draft still has a direction to move.
@@ -26,12 +28,12 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, Field
 
-from teachenv.agents.llm_engine import LLMDataEngine, LLMEngineConfig
+from teachenv.agents.llm_engine import ExamplesReply, LLMDataEngine, LLMEngineConfig
 from teachenv.core.errors import ConfigError
-from teachenv.core.records import DataGenerationAction
+from teachenv.core.records import DataGenerationAction, SkillRequest
+from teachenv.engines.json_reply import parse_reply
 from teachenv.envs.data_engine import EngineOutput
 from teachenv.teacher.align import AlignConfig, align_teacher
-from teachenv.teacher.model import draft_verified, writing_prompt
 
 
 class AlignedTeacherConfig(LLMEngineConfig):
@@ -49,10 +51,10 @@ class AlignedTeacherEngine(LLMDataEngine):
         super().__init__(task, ledger, config or AlignedTeacherConfig(), teacher=teacher)
         self.config: AlignedTeacherConfig
         self.model = getattr(teacher, "inner", teacher)
-        if not hasattr(self.model, "trainable_model"):
+        if not hasattr(self.model, "trainable_model") or not hasattr(self.model, "preference_text"):
             raise ConfigError(f"Engine 'aligned-teacher' aligns its teacher's weights, and {type(self.model).__name__} "
                               "has none teachenv can train (an OpenAI-compatible endpoint can be scored and selected "
-                              "from, not aligned): set agent.teacher.name: tiny-teacher.")
+                              "from, not aligned): set agent.teacher.name: tiny-teacher (offline) or local-teacher.")
         self.workspace: Any = None
 
     def attach(self, env: Any) -> None:
@@ -76,17 +78,27 @@ class AlignedTeacherEngine(LLMDataEngine):
     def _pairs(self, skills: list[str], seed: int) -> list[dict[str, str]]:
         pairs = []
         for skill in skills:
-            results = self.model.sample([writing_prompt(skill)] * self.config.drafts_per_skill, temperature=1.0,
-                                        seed=seed)
-            self.ledger.add_tokens("teacher-drafts", self.model.model_name, sum(r.prompt_tokens for r in results),
-                                   sum(r.completion_tokens for r in results), calls=len(results))
+            n = self.config.drafts_per_skill
+            ask = self._writing_request(SkillRequest(skill=skill, count=n), n, None, np.random.default_rng(seed),
+                                        avoid=False).model_copy(update={"temperature": 1.0, "top_p": 1.0, "seed": seed})
+            result = self.model.generate([ask])[0]
+            self.ledger.add_tokens("teacher-drafts", self.model.model_name, result.prompt_tokens,
+                                   result.completion_tokens, calls=1)
+            try:
+                drafts = [(e.question, e.answer) for e in parse_reply(result.text, ExamplesReply, None).examples[:n]]
+            except ValueError:
+                drafts = []  # an unusable reply: no drafts this round (gold fallback may still pair nothing)
             good, bad = [], []
-            for r in results:
-                text = r.text.strip()
-                (good if draft_verified(self.task, skill, text) else bad).append(text)
+            for question, answer in drafts:
+                ok = self.task.verify(self.task.candidate(skill, question, answer or "?", "teacher")).accepted
+                (good if ok else bad).append((question, answer))
             if self.config.gold_fallback and len(bad) > len(good):
                 extra = self.task.generate(skill, len(bad) - len(good), np.random.default_rng(seed))
-                good += [item.example.prompt + item.example.answer for item in extra]
-            pairs += [{"prompt": writing_prompt(skill), "chosen": g, "rejected": b}
-                      for g, b in zip(good, bad, strict=False) if g and b and g != b]
+                good += [(item.example.prompt, item.example.answer) for item in extra]
+            request = self.preference_request(skill, {})
+            for g, b in zip(good, bad, strict=False):
+                prompt, chosen = self.model.preference_text(request, *g)
+                _, rejected = self.model.preference_text(request, *b)
+                if chosen and rejected and chosen != rejected:
+                    pairs.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
         return pairs

@@ -20,13 +20,24 @@ inner engine (``inner``: procedural, noisy, llm, agent-instruct, or a tiny teach
   its skill, question, answer, origin, group, score and whether it was selected). Costs: the inner engine's
   teacher tokens go to the ledger as it spends them; the scoring's student forward passes and optimiser
   steps through ``ledger.add_work`` (``student_forward_passes``, ``student_optimizer_steps``).
+- **Several students** (``students``): extra student specs beside the environment's own, built once at the
+  first scoring and never trained (each scores with a fresh adapter seeded per round, as the own student does
+  before its first training); a draft's score is the plain mean of all students' scores (``lbt-scores.json``
+  keeps ``per_student``). Their work is counted in the totals and again under ``<name>/student<k>``.
 - Unselected drafts are not trained on and not recorded as rejected (they are not faulty, only outranked);
   ``lbt-drafts.json`` keeps them.
 
-Out of scope here, with their hooks: M2 (the teacher learns from the scores, e.g. DPO on best / worst
-drafts of a group) reads ``lbt-drafts.json``'s groups; M3 (exemplar refinement from the student's wrong
-answers) would keep its exemplar set as a workspace memo. Several students (``students``) are an open
-API: only the environment's own student (``[0]``) is scored now. It knows the engine interface, the student
+- **M2** (``m2``, ``agents.lbt_teacher``): when the draft source samples a teacher with trainable weights
+  (``agent.teacher: {name: tiny-teacher}`` offline, ``local-teacher`` on a GPU, through ``inner: {name: llm}``),
+  after the scoring each group's best draft is paired (chosen) with its worst (rejected) where the score gap
+  exceeds ``m2.margin``; the teacher's LoRA adapter is aligned on the pairs with ``align_teacher`` (DPO, ``m2.align``'s loss mix) and
+  drafts the next round (the response cache tells it apart by the adapter's hash). ``lbt-pairs.jsonl`` and
+  ``lbt-teacher-adapter/`` are memos (a resume reads them back, a run killed inside DPO aligns again from the
+  same pairs); ``lbt-m2.json`` names the adapter that drafted the round and the one that drafts next; the
+  DPO steps and tokens go to the ledger. A teacher or draft source that cannot be aligned is a ConfigError.
+
+Out of scope here, with their hooks: M3 (exemplar refinement from the student's wrong
+answers) would keep its exemplar set as a workspace memo. It knows the engine interface, the student
 feedback functions and the workspace; it knows no policy and no particular draft source.
 """
 
@@ -39,7 +50,8 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from teachenv.core.config import EngineSpec
+from teachenv.agents.lbt_teacher import LbtM2Config, alignable_teacher, preference_pairs
+from teachenv.core.config import EngineSpec, StudentConfig
 from teachenv.core.errors import ConfigError, EnvStateError
 from teachenv.core.ledger import CostLedger
 from teachenv.core.records import DataGenerationAction, SkillRequest, TrainingExample
@@ -61,8 +73,12 @@ class LbtConfig(BaseModel):
     probe_per_skill: int = Field(8, ge=1, description="Probe / exam items per skill, from the training side.")
     influence_lr: float = Field(0.05, gt=0, description="SGD step size of the one-step influence.")
     batch_size: int = Field(64, ge=1, description="Rows per student forward pass while scoring.")
-    students: list[int] = Field(default_factory=lambda: [0], description="Which students score (indices; only the "
-                                "environment's own student, 0, exists now: the API is open for several).")
+    students: list[StudentConfig] = Field(default_factory=list, description="Extra scoring students beside the "
+                                          "environment's own (student specs, e.g. the tiny student with another "
+                                          "tiny.seed): built once, never trained; each draft's score is the mean of "
+                                          "all students' scores.")
+    m2: LbtM2Config | None = Field(None, description="M2: DPO of the drafting teacher on each round's best-vs-worst "
+                                   "drafts (needs an alignable teacher drafting through engine llm); None: M1 only.")
 
 
 def group_drafts(drafts: list[TrainingExample], size: int) -> list[int]:
@@ -117,10 +133,14 @@ class LbtEngine(DataEngine):
                  teacher: TextBackend | None = None) -> None:
         super().__init__(task, ledger, config or LbtConfig(), teacher=teacher)
         self.config: LbtConfig
-        if self.config.students != [0]:
-            raise ConfigError(f"agent.engine.students={self.config.students}: only the environment's own student "
-                              "(index 0) can score drafts so far; set students: [0].")
+        bad = [s.model for s in self.config.students if s.model == "surrogate"]
+        if bad:
+            raise ConfigError(f"agent.engine.students: model {bad[0]!r} has no LoRA model to score drafts with; give "
+                              "each extra student a LoRA model (model: tiny, plumbing, or a Hugging Face model).")
+        self.extra: list[Any] = []  # the extra students, built at the first scoring
         self.inner = engine_from_spec(self.config.inner, task, ledger, teacher, path="agent.engine.inner")
+        m2 = self.config.m2 is not None
+        self.model, self.drafter = alignable_teacher(teacher, self.inner) if m2 else (None, None)
         self.env: Any = None
 
     def attach(self, env: Any) -> None:
@@ -129,6 +149,8 @@ class LbtEngine(DataEngine):
 
     def reset(self) -> None:
         self.inner.reset()
+        if self.model is not None:
+            self.model.load_adapter(None)  # every episode starts from the unaligned teacher
 
     def generate(self, action: DataGenerationAction, rng: np.random.Generator) -> EngineOutput:
         if self.env is None:
@@ -142,9 +164,10 @@ class LbtEngine(DataEngine):
             return out
         probe_seed = int(rng.integers(0, 2**31 - 1))  # drawn outside the memo: a replay leaves rng where it was
         workspace = self.env.workspace
+        drafted_by = self.model.identity()["adapter"] if self.model is not None else None
         keys = [f"{d.example.skill}|{d.example.prompt}|{d.completion}" for d in drafts]
         record = workspace.memo_json("lbt-scores", lambda: {"signal": self.config.signal, "keys": keys,
-                                                             "scores": self.score(drafts, probe_seed)})
+                                                             **self.score(drafts, probe_seed)})
         if record["keys"] != keys:
             raise EnvStateError("lbt-scores.json does not hold this round's drafts (the draft source is not "
                                 "deterministic on replay); delete the run's unfinished rounds and resume again.")
@@ -154,8 +177,31 @@ class LbtEngine(DataEngine):
         workspace.write_json("lbt-drafts", [
             {"skill": d.example.skill, "question": d.example.prompt, "answer": d.completion, "origin": d.origin,
              "group": g, "score": s, "selected": c} for d, g, s, c in zip(drafts, groups, scores, chosen)])
+        if self.config.m2 is not None:
+            self.align(drafts, groups, scores, action, drafted_by)
         selected = [d.model_copy(update={"origin": f"{ORIGIN}/{d.origin}"}) for d, c in zip(drafts, chosen) if c]
         return EngineOutput(selected, list(out.rejected))
+
+    def align(self, drafts: list[TrainingExample], groups: list[int], scores: list[float],
+              action: DataGenerationAction, drafted_by: str | None) -> None:
+        """M2: DPO of the teacher on the round's best-vs-worst drafts; the aligned teacher drafts the next round.
+        Pairs (``lbt-pairs.jsonl``) and adapter (``lbt-teacher-adapter/``) are memos; ``lbt-m2.json`` records
+        which adapter drafted this round and which one drafts the next."""
+        from teachenv.teacher.align import align_teacher
+
+        m2, workspace = self.config.m2, self.env.workspace
+        params: dict[str, dict] = {}
+        for r in action.requests:
+            params.setdefault(r.skill, dict(r.params or {}))
+        pairs = workspace.memo_jsonl("lbt-pairs", lambda: preference_pairs(self.model, self.drafter, drafts, groups,
+                                                                           scores, m2.margin, params))
+        if pairs:
+            adapter = workspace.memo_dir("lbt-teacher-adapter", lambda path: align_teacher(
+                self.model, pairs, m2.align, path, self.ledger,
+                callbacks=getattr(workspace, "trainer_callbacks", ())))
+            self.model.load_adapter(adapter)
+        workspace.write_json("lbt-m2", {"drafted_by": drafted_by, "pairs": len(pairs),
+                                        "drafts_next": self.model.identity()["adapter"]})
 
     # -- scoring -------------------------------------------------------------------------------------
     def probe(self, skill: str, seed: int) -> list[TrainingExample]:
@@ -164,14 +210,27 @@ class LbtEngine(DataEngine):
         return [self.task.candidate(e.skill, e.prompt, e.answer, f"{ORIGIN}-probe")
                 for e in self.task.seed_examples(skill, self.config.probe_per_skill, rng)]
 
-    def score(self, drafts: list[TrainingExample], seed: int) -> list[float]:
-        """Each draft's score by the configured signal, on the probe set of its skill."""
-        from teachenv.student.feedback import in_context_scores, local_influence
-
+    def score(self, drafts: list[TrainingExample], seed: int) -> dict[str, Any]:
+        """Each draft's score by the configured signal on the probe set of its skill: ``scores`` (the mean over
+        the students) and, with extra students, ``per_student`` (the environment's own first)."""
         student = getattr(self.env.student, "inner", self.env.student)  # past a replay wrapper
         if not hasattr(student, "adapter_for_scoring"):
             raise ConfigError(f"lbt scores drafts through a LoRA student's model; {type(student).__name__} has "
                               "none. Use a LoRA student (student.model: tiny, or a Hugging Face model).")
+        if len(self.extra) < len(self.config.students):
+            from teachenv.student.lora_student import LoRAStudent
+
+            self.extra = [LoRAStudent(spec, self.task) for spec in self.config.students]
+        per_student = [self.score_with(student, drafts, seed, self.ledger)]
+        per_student += [self.score_with(extra, drafts, seed, PerStudentLedger(self.ledger, k))
+                        for k, extra in enumerate(self.extra, start=1)]
+        scores = [float(np.mean(column)) for column in zip(*per_student, strict=True)]
+        return {"scores": scores, "per_student": per_student} if self.extra else {"scores": scores}
+
+    def score_with(self, student: Any, drafts: list[TrainingExample], seed: int, ledger: Any) -> list[float]:
+        """One student's score of each draft."""
+        from teachenv.student.feedback import in_context_scores, local_influence
+
         by_skill: dict[str, list[int]] = defaultdict(list)
         for i, d in enumerate(drafts):
             by_skill[d.example.skill].append(i)
@@ -182,10 +241,21 @@ class LbtEngine(DataEngine):
                 if self.config.signal == "influence":
                     values = local_influence(student, [[drafts[i]] for i in index], probe,
                                              learning_rate=self.config.influence_lr,
-                                             batch_size=self.config.batch_size, ledger=self.ledger).influence
+                                             batch_size=self.config.batch_size, ledger=ledger).influence
                 else:
                     values = in_context_scores(student, [drafts[i] for i in index], probe,
-                                               batch_size=self.config.batch_size, ledger=self.ledger).mean_loglik
+                                               batch_size=self.config.batch_size, ledger=ledger).mean_loglik
                 for i, v in zip(index, values, strict=True):
                     scores[i] = float(v)
         return scores
+
+
+class PerStudentLedger:
+    """The ledger as an extra student's scoring sees it: work counted in the totals and under ``<name>/student<k>``."""
+
+    def __init__(self, ledger: CostLedger, k: int) -> None:
+        self.ledger, self.k = ledger, k
+
+    def add_work(self, name: str, amount: float = 1) -> None:
+        self.ledger.add_work(name, amount)
+        self.ledger.add_work(f"{name}/student{self.k}", amount)

@@ -157,8 +157,14 @@ class LLMDataEngine(DataEngine):
         return EngineOutput(candidates, rejected)
 
     # -- writing -----------------------------------------------------------------------------------
+    def preference_request(self, skill: str, params: dict) -> GenerationRequest:
+        """The writing request of one example of ``skill`` (no plan, no already-generated list, few-shot
+        exemplars drawn with a fixed seed): the prompt of a preference pair over this engine's drafts."""
+        return self._writing_request(SkillRequest(skill=skill, count=1, params=params), 1, None,
+                                     np.random.default_rng(0), avoid=False)
+
     def _writing_request(self, request: SkillRequest, count: int, plan: str | None,
-                         rng: np.random.Generator) -> GenerationRequest:
+                         rng: np.random.Generator, *, avoid: bool = True) -> GenerationRequest:
         if request.skill == ANY_SKILL:
             return self._planned_request(count, plan or "", rng)
         skill = request.skill
@@ -181,10 +187,10 @@ class LLMDataEngine(DataEngine):
         if seeds:
             lines.append("Examples of the format (question → answer):")
             lines.extend(f"  {self.task.teacher_view(e)} → {e.answer}" for e in seeds)
-        avoid = self.generated[skill][-self.config.avoid:] if self.config.avoid else []
-        if avoid:
+        recent = self.generated[skill][-self.config.avoid:] if self.config.avoid and avoid else []
+        if recent:
             lines.append("Already generated (write different ones):")
-            lines.extend(f"- {q}" for q in avoid)
+            lines.extend(f"- {q}" for q in recent)
         lines.append('Reply with a JSON object {"examples": [{"question": "...", "answer": "..."'
                      + (', "tests": ["assert ...", ...]' if self.task.needs_tests else "") + '}, ...]} holding '
                      f"exactly {count} varied, correct examples of this skill, each question in the task's format "

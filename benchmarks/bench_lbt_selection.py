@@ -5,6 +5,10 @@ before any training (the scoring adapter is fresh). Random selection would give 
 
     python benchmarks/bench_lbt_selection.py                 # a few minutes on 2 loaded CPU cores
     python benchmarks/bench_lbt_selection.py --per-skill 30 --drafts 2 --seeds 0 1
+    python benchmarks/bench_lbt_selection.py --settings influence:0.05 --extra-seeds 1   # + a second tiny student
+
+``--extra-seeds`` adds scoring students (``agent.engine.students``): the quick-start tiny student pretrained with
+each given seed (built once, cached), whose scores are averaged with the first student's.
 """
 
 from __future__ import annotations
@@ -30,15 +34,17 @@ def main() -> None:
     parser.add_argument("--probe", type=int, default=8)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--settings", nargs="+", default=["influence:0.05", "influence:0.5", "in-context:0"])
+    parser.add_argument("--extra-seeds", type=int, nargs="*", default=[], help="tiny students' seeds to score too")
     args = parser.parse_args()
-    print("signal\tlr\tseed\tselected_correct\tunselected_correct\tdrafts")
+    extra = [{"model": "tiny", "tiny": {"seed": s}} for s in args.extra_seeds]
+    print("signal\tlr\tseed\tselected_correct\tunselected_correct\tdrafts\tstudents\tforward_passes")
     for setting in args.settings:
         signal, lr = setting.split(":")
         for seed in args.seeds:
             base = {**PLUMBING_DEFAULTS, "student": {"model": "tiny"}}
             overrides = ["agent.engine.name=lbt", f"agent.engine.signal={signal}", f"agent.engine.drafts={args.drafts}",
                          f"agent.engine.probe_per_skill={args.probe}", "agent.engine.inner.name=noisy",
-                         "agent.engine.inner.wrong_share=0.5"]
+                         "agent.engine.inner.wrong_share=0.5", f"agent.engine.students={json.dumps(extra)}"]
             if signal == "influence":
                 overrides.append(f"agent.engine.influence_lr={lr}")
             env = gymnasium.make("teachenv/SkillList-v0", config=as_run_config(apply_overrides(base, overrides))).unwrapped
@@ -49,7 +55,9 @@ def main() -> None:
             rows = json.loads((env.workspace.folder() / "lbt-drafts.json").read_text())
             share = {side: float(np.mean([PLANTED not in r["origin"] for r in rows if r["selected"] == side]))
                      for side in (True, False)}
-            print(f"{signal}\t{lr}\t{seed}\t{share[True]:.3f}\t{share[False]:.3f}\t{len(rows)}", flush=True)
+            passes = int(env.ledger.work.get("student_forward_passes", 0))
+            print(f"{signal}\t{lr}\t{seed}\t{share[True]:.3f}\t{share[False]:.3f}\t{len(rows)}\t{1 + len(extra)}\t"
+                  f"{passes}", flush=True)
             env.close()
 
 

@@ -1,6 +1,8 @@
-"""``align_teacher``: DPO of the tiny teacher's LoRA adapter on preference pairs, with TRL's ``DPOTrainer``.
+"""``align_teacher``: DPO of a teacher's LoRA adapter on preference pairs, with TRL's ``DPOTrainer`` — the tiny
+teacher, or a local causal LM (``local-teacher``: trained on its device, in bf16 when loaded so).
 
-Pairs are ``{"prompt", "chosen", "rejected"}`` in the teacher's compact format (``teachenv.teacher.model``):
+Pairs are ``{"prompt", "chosen", "rejected"}`` in the form the teacher is prompted with; for the tiny teacher its
+compact format (``teachenv.teacher.model``):
 e.g. prompt ``W add|``, chosen a verified example, rejected one the verifier refused (or one a feedback
 signal such as ``teachenv.student.feedback.local_influence`` ranked lower). The loss mix is TRL's
 ``loss_type`` / ``loss_weights`` (TRL 1.16 has no ``rpo_alpha``): the default is sigmoid DPO plus an SFT
@@ -69,6 +71,7 @@ def align_teacher(backend: Any, pairs: Sequence[dict[str, str]], config: AlignCo
 
 def _align(backend: Any, pairs: Sequence[dict[str, str]], config: AlignConfig, out: Path, scratch: Path,
            ledger: CostLedger | None, callbacks: Sequence[Any]) -> Path:
+    import torch
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback
     from trl import DPOConfig, DPOTrainer
@@ -80,14 +83,20 @@ def _align(backend: Any, pairs: Sequence[dict[str, str]], config: AlignConfig, o
                           f"got {len(rows)} pairs, bad ones: {bad[:3]}.")
     model = backend.trainable_model({"r": config.lora_r, "lora_alpha": config.lora_alpha, "lora_dropout": 0.0,
                                      "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]})
+    max_length = getattr(model.config, "max_position_embeddings", None)
+    if max_length is not None and all(len(backend.tokenizer(r["prompt"])["input_ids"]) >= max_length for r in rows):
+        raise ConfigError(f"align_teacher: every pair's prompt is longer than the teacher's context "
+                          f"({max_length} tokens), so DPO would train on nothing; shorten the prompts (the engine's "
+                          "few_shot / avoid options) or use a teacher with a longer context.")
     args = DPOConfig(
         output_dir=str(scratch), max_steps=config.steps, per_device_train_batch_size=config.batch_size,
         learning_rate=config.learning_rate, beta=config.beta, loss_type=list(config.loss_type),
         loss_weights=list(config.loss_weights), lr_scheduler_type="constant", warmup_steps=0,
-        gradient_checkpointing=False, bf16=False, fp16=False, use_cpu=True, seed=config.seed, data_seed=config.seed,
+        gradient_checkpointing=False, bf16=model.dtype == torch.bfloat16, fp16=False,
+        use_cpu=model.device.type == "cpu", seed=config.seed, data_seed=config.seed,
         report_to="none", save_strategy="no", logging_strategy="no", disable_tqdm=True,
         dataloader_num_workers=0, dataloader_pin_memory=False,
-        max_length=getattr(model.config, "max_position_embeddings", None),
+        max_length=max_length,
     )
     trainer = DPOTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
                          processing_class=backend.tokenizer)

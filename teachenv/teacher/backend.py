@@ -13,13 +13,14 @@ fix, never a crash. Sampling follows the request's temperature, top-p and seed.
 
 ``identity()`` (the response cache's key) holds the cached base model's folder name (its content
 hash) and the content hash of the LoRA adapter being sampled (``"base"`` when none), so an aligned
-teacher never receives the unaligned teacher's cached samples. ``load_adapter`` switches adapters;
-``trainable_model`` gives alignment a fresh PEFT copy to train. It knows nothing about DPO.
+teacher never receives the unaligned teacher's cached samples. ``load_adapter`` switches adapters and
+``trainable_model`` gives alignment a fresh PEFT copy to train (``teachenv.teacher.adapters``);
+``preference_text`` writes a drafted example in the compact form the teacher is prompted with (for
+preference pairs). It knows nothing about DPO.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from teachenv.core.config import TaskSpec
 from teachenv.core.errors import ConfigError
 from teachenv.engines.base import GenerationRequest, GenerationResult, TextBackend
+from teachenv.teacher.adapters import AdapterTeacher, adapter_hash  # noqa: F401 (adapter_hash: re-exported)
 from teachenv.teacher.model import TinyTeacherRecipe, sample, solving_prompt, split_example, writing_prompt
 
 _SKILL = re.compile(r"^\s*Skill:\s*(.+?)\s*$", re.MULTILINE)
@@ -51,27 +53,7 @@ class TinyTeacherConfig(BaseModel):
     max_new_tokens: int = Field(24, ge=4, description="Cap per compact completion (requests ask for more).")
 
 
-def adapter_hash(path: str | Path) -> str:
-    """Content hash of an adapter folder: its weight files' bytes and its ``adapter_config.json`` read as data
-    (lists sorted, since PEFT writes ``target_modules`` from a set; the base model's path left out: the base
-    is a separate part of the identity)."""
-    folder = Path(path)
-    weights = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".safetensors", ".bin"))
-    config_path = folder / "adapter_config.json"
-    if not weights or not config_path.is_file():
-        raise ConfigError(f"{folder} holds no adapter (adapter_config.json and adapter_model.safetensors); "
-                          "point agent.teacher.adapter at a folder align_teacher wrote.")
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    config.pop("base_model_name_or_path", None)
-    digest = hashlib.sha256()
-    digest.update(json.dumps({k: sorted(v, key=str) if isinstance(v, list) else v for k, v in config.items()},
-                             sort_keys=True, default=str).encode())
-    for p in weights:
-        digest.update(b"\0" + p.name.encode() + b"\0" + p.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-class TinyTeacherBackend(TextBackend):
+class TinyTeacherBackend(AdapterTeacher, TextBackend):
     Config = TinyTeacherConfig
     model_name = NAME
 
@@ -107,24 +89,11 @@ class TinyTeacherBackend(TextBackend):
 
         return load_tiny(self.base_path)[0]
 
-    def load_adapter(self, path: str | Path | None) -> None:
-        """Sample the LoRA adapter in ``path`` from now on (None: the base teacher)."""
-        if path is None:
-            self.model, self.adapter_path, self.adapter_id = self.fresh_base(), None, "base"
-            return
-        from peft import PeftModel
-
-        adapter_id = adapter_hash(path)
-        self.model = PeftModel.from_pretrained(self.fresh_base(), str(path), is_trainable=False).eval()
-        self.adapter_path, self.adapter_id = Path(path), adapter_id
-
-    def trainable_model(self, lora: dict[str, Any]) -> Any:
-        """A trainable PEFT model: the current adapter continued, or a new one with ``lora`` options."""
-        from peft import LoraConfig, PeftModel, get_peft_model
-
-        if self.adapter_path is not None:
-            return PeftModel.from_pretrained(self.fresh_base(), str(self.adapter_path), is_trainable=True)
-        return get_peft_model(self.fresh_base(), LoraConfig(task_type="CAUSAL_LM", **lora))
+    def preference_text(self, request: GenerationRequest, question: str, answer: str) -> tuple[str, str]:
+        """(prompt, completion) of an example written for the engine's writing ``request``, as the teacher
+        is trained on it: the compact writing prompt and ``<question><answer>`` (what a DPO pair holds)."""
+        skill, params = writing_parts(request.prompt)
+        return writing_prompt(skill, params), question + answer
 
     # -- generation --------------------------------------------------------------------------------
     def sample(self, prompts: Sequence[str], *, temperature: float, top_p: float = 1.0, seed: int | None = 0,
@@ -142,9 +111,7 @@ class TinyTeacherBackend(TextBackend):
         skill, count, question = _SKILL.search(prompt), _COUNT.search(prompt), _QUESTION.search(prompt)
         sampling = {"temperature": request.temperature, "top_p": request.top_p, "seed": request.seed}
         if skill and count:
-            listed = _PARAMS.search(prompt)
-            params = dict(kv.split("=", 1) for kv in listed.group(1).split() if "=" in kv) if listed else {}
-            compact = [writing_prompt(skill.group(1), params)] * int(count.group(1))
+            compact = [writing_prompt(*writing_parts(prompt))] * int(count.group(1))
             results = self.sample(compact, **sampling)
             items = [dict(zip(("question", "answer"), split_example(r.text), strict=True)) for r in results]
             text = json.dumps({"examples": [{k: v or "?" for k, v in item.items()} for item in items]})
@@ -158,3 +125,12 @@ class TinyTeacherBackend(TextBackend):
                                           "use a policy and skill list that need no teacher LM, or another backend.")
         return GenerationResult(text=text, prompt_tokens=sum(r.prompt_tokens for r in results),
                                 completion_tokens=sum(r.completion_tokens for r in results))
+
+
+def writing_parts(prompt: str) -> tuple[str, dict[str, str]]:
+    """(skill, parameters) of the LLM engine's writing request (its ``Skill:`` and ``Parameters:`` lines)."""
+    skill, listed = _SKILL.search(prompt), _PARAMS.search(prompt)
+    if skill is None:
+        raise ConfigError("tiny-teacher: a writing request without a 'Skill:' line; the LLM engine writes one.")
+    params = dict(kv.split("=", 1) for kv in listed.group(1).split() if "=" in kv) if listed else {}
+    return skill.group(1), params

@@ -1,6 +1,7 @@
 """Learning by Teaching (M1 selection, ``agents.lbt``): one round end to end through the environment with a
 real (plumbing) LoRA student — drafts, scores and selections written to the workspace, the scoring counted in
-the ledger; the scores come back on resume without scoring again; and (slow, the quick-start tiny student)
+the ledger; the scores come back on resume without scoring again; an extra scoring student's scores are
+averaged in and its work counted apart; and (slow, the quick-start tiny student)
 the selection means something: from a source that plants wrong answers, the selected drafts are verified
 correct more often than the unselected ones."""
 
@@ -30,15 +31,15 @@ LBT = ["agent.engine.name=lbt", "agent.engine.drafts=3", "agent.engine.probe_per
 CONFIG = apply_overrides(PLUMBING_DEFAULTS, LBT)
 
 
-def run_episode(run_dir: Path, replay: EpisodeReplay | None = None):
+def run_episode(run_dir: Path, replay: EpisodeReplay | None = None, config: dict = CONFIG):
     if replay is None:
         RunDirectory(run_dir).create("a config, as the CLI writes it\n")
-    env = gymnasium.make("teachenv/SkillList-v0", config=as_run_config(CONFIG), run_dir=run_dir,
+    env = gymnasium.make("teachenv/SkillList-v0", config=as_run_config(config), run_dir=run_dir,
                          replay=replay).unwrapped
     _, info = env.reset(seed=3)
     done = False
     while not done:
-        per_skill = CONFIG["env"]["examples_per_round"] // len(env.skills)
+        per_skill = config["env"]["examples_per_round"] // len(env.skills)
         action = np.full(len(env.skills), per_skill, dtype=np.int64)
         _, _, terminated, truncated, info = env.step(action)
         done = terminated or truncated
@@ -75,6 +76,20 @@ def test_the_scores_come_back_on_resume_without_scoring_again(tmp_path: Path, mo
                 (tmp_path / "whole" / "rounds" / str(k) / "agent" / name).read_bytes()
 
 
+def test_two_students_score_every_draft_and_the_score_is_their_mean(tmp_path: Path) -> None:
+    other = {**PLUMBING_DEFAULTS["student"], "tiny": {**PLUMBING_DEFAULTS["student"]["tiny"], "seed": 1}}
+    env = run_episode(tmp_path / "run", config=apply_overrides(CONFIG, [
+        f"agent.engine.students={json.dumps([other])}", "env.max_rounds=1"]))
+    record = json.loads((tmp_path / "run" / "rounds" / "1" / "agent" / "lbt-scores.json").read_text())
+    own, extra = record["per_student"]
+    assert len(own) == len(extra) == len(record["scores"]) > 0
+    assert record["scores"] == pytest.approx([(a + b) / 2 for a, b in zip(own, extra)])
+    assert own != pytest.approx(extra)  # another base student: other scores
+    work = env.ledger.work
+    assert 0 < work["student_forward_passes/student1"] < work["student_forward_passes"]
+    assert work["student_optimizer_steps/student1"] == len(extra)  # one influence step per draft
+
+
 def test_groups_and_picks() -> None:
     task = ArithTask(ArithTask.Config(val_per_skill=4, test_per_skill=4))
     made = task.generate("add", 5, np.random.default_rng(0))
@@ -85,8 +100,8 @@ def test_groups_and_picks() -> None:
 
 
 def test_bad_options_are_clear_errors() -> None:
-    with pytest.raises(ConfigError, match="students"):
-        LbtEngine(ArithTask(ArithTask.Config()), None, LbtConfig(students=[0, 1]))
+    with pytest.raises(ConfigError, match="agent.engine.students.*surrogate"):
+        LbtEngine(ArithTask(ArithTask.Config()), None, LbtConfig(students=[{"model": "surrogate"}]))
     with pytest.raises(ConfigError, match="agent.engine.inner"):
         NoisyEngine(ArithTask(ArithTask.Config()), None, NoisyConfig(inner={"name": "procedural", "bogus": 1}))
 
