@@ -13,8 +13,8 @@ size, an unchanged student gives the same answers (as greedy decoding does), and
 easiest wrong items right first. The parameters are fitted from
 logged real episodes by ``scripts/fit_surrogate.py``; the shipped fit is ``surrogate_arith.json``.
 
-It knows nothing of tokens, prompts or models: it reads only the skill of each training example, and a
-config may name it as ``student.model: surrogate`` for the arithmetic world.
+It knows nothing of tokens, prompts or models: it reads only the skill of each training example (or, through
+``train_counts``, only the counts per skill), and a config may name it as ``student.model: surrogate`` for the arithmetic world.
 """
 
 from __future__ import annotations
@@ -91,9 +91,15 @@ class SurrogateStudent(Student):
         self._seed = seed
 
     def train(self, examples: Sequence[TrainingExample], seed: int) -> TrainMetrics:
-        if examples:
-            self.accuracy = step(self.params, self.accuracy, shares_of(Counter(e.example.skill for e in examples)))
-        return TrainMetrics(examples=len(examples), steps=1 if examples else 0, train_loss=None)
+        return self.train_counts(Counter(e.example.skill for e in examples))
+
+    def train_counts(self, counts: Mapping[str, int]) -> TrainMetrics:
+        """One round on data with these ``counts`` per skill (only their shares matter): what ``train`` does
+        with the skills of its examples, for callers that never make the examples."""
+        total = sum(counts.values())
+        if total:
+            self.accuracy = step(self.params, self.accuracy, shares_of(counts))
+        return TrainMetrics(examples=total, steps=1 if total else 0, train_loss=None)
 
     def evaluate(self, split: EvalSplit) -> tuple[EvalReport, list[GradedPrediction]]:
         examples = self.task.load(split)
