@@ -7,7 +7,8 @@ pads little; prompts are padded on the **left** so every row's last prompt token
 last column and generated tokens line up. Results come back in the order of the requests.
 
 Greedy decoding when ``temperature == 0``; otherwise sampling, with torch's RNG seeded per batch
-from the requests' ``seed`` (the caller's RNG state is restored afterwards). Generation stops at
+from the requests' ``seed`` (``teachenv.engines.batching``: later batches of one group get derived
+seeds; the caller's RNG state is restored afterwards). Generation stops at
 the end-of-sequence token; the text returned is the completion only, special tokens removed.
 
 ``prompt_format`` says what the model continues: ``"raw"`` (the default, for the student's task
@@ -30,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.core.errors import ConfigError
 from teachenv.engines.base import GenerationRequest, GenerationResult, TextBackend
+from teachenv.engines.batching import plan_batches
 
 if TYPE_CHECKING:
     import torch
@@ -119,9 +121,10 @@ class TransformersBackend(TextBackend):
         self.model.eval()  # no dropout (LoRA dropout included) while generating
         try:
             with torch.inference_mode():
-                for indices in self._batches(requests, prompt_ids):
-                    outputs = self._generate_batch([prompt_ids[i] for i in indices], requests[indices[0]])
-                    for i, result in zip(indices, outputs, strict=True):
+                for batch in plan_batches(requests, self.batch_size, length=lambda i: len(prompt_ids[i])):
+                    outputs = self._generate_batch([prompt_ids[i] for i in batch.indices],
+                                                   requests[batch.indices[0]], batch.seed)
+                    for i, result in zip(batch.indices, outputs, strict=True):
                         results[i] = result
         finally:
             self.model.train(was_training)
@@ -135,20 +138,8 @@ class TransformersBackend(TextBackend):
             return request.plain_text()
         return self.tokenizer.apply_chat_template(request.chat_messages(), add_generation_prompt=True, tokenize=False)
 
-    def _batches(self, requests: Sequence[GenerationRequest], prompt_ids: list[list[int]]) -> list[list[int]]:
-        """Request indices cut into batches: same sampling settings, similar prompt lengths."""
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        for i, request in enumerate(requests):
-            greedy = request.temperature == 0
-            key = (request.max_new_tokens, greedy, None if greedy else (request.temperature, request.top_p, request.seed))
-            groups.setdefault(key, []).append(i)
-        batches = []
-        for indices in groups.values():
-            indices.sort(key=lambda i: len(prompt_ids[i]))
-            batches.extend(indices[k:k + self.batch_size] for k in range(0, len(indices), self.batch_size))
-        return batches
-
-    def _generate_batch(self, batch_ids: list[list[int]], settings: GenerationRequest) -> list[GenerationResult]:
+    def _generate_batch(self, batch_ids: list[list[int]], settings: GenerationRequest,
+                        seed: int | None) -> list[GenerationResult]:
         import torch
         from transformers import GenerationConfig
 
@@ -174,7 +165,7 @@ class TransformersBackend(TextBackend):
         )
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             if sampling:
-                torch.manual_seed(settings.seed if settings.seed is not None else 0)
+                torch.manual_seed(seed)
             output = self.model.generate(
                 input_ids=input_ids.to(device), attention_mask=attention_mask.to(device), generation_config=config
             )

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from teachenv.core.errors import ConfigError
 from teachenv.engines.base import GenerationRequest, GenerationResult, TextBackend
+from teachenv.engines.batching import plan_batches
 from teachenv.engines.transformers_backend import completion_result, eos_token_ids
 
 if TYPE_CHECKING:
@@ -96,24 +97,15 @@ class TransformersVisionBackend(TextBackend):
         self.model.eval()
         try:
             with torch.inference_mode():
-                for indices in self._batches(requests):
-                    for i, result in zip(indices, self._generate_batch([requests[i] for i in indices]), strict=True):
+                for batch in plan_batches(requests, self.batch_size, extra_key=lambda r: r.image is not None):
+                    outputs = self._generate_batch([requests[i] for i in batch.indices], batch.seed)
+                    for i, result in zip(batch.indices, outputs, strict=True):
                         results[i] = result
         finally:
             self.model.train(was_training)
         return results  # type: ignore[return-value]
 
-    def _batches(self, requests: Sequence[GenerationRequest]) -> list[list[int]]:
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        for i, request in enumerate(requests):
-            greedy = request.temperature == 0
-            key = (request.image is not None, request.max_new_tokens, greedy,
-                   None if greedy else (request.temperature, request.top_p, request.seed))
-            groups.setdefault(key, []).append(i)
-        return [indices[k:k + self.batch_size] for indices in groups.values()
-                for k in range(0, len(indices), self.batch_size)]
-
-    def _generate_batch(self, batch: list[GenerationRequest]) -> list[GenerationResult]:
+    def _generate_batch(self, batch: list[GenerationRequest], seed: int | None) -> list[GenerationResult]:
         import torch
         from transformers import GenerationConfig
 
@@ -137,7 +129,7 @@ class TransformersVisionBackend(TextBackend):
                                   pad_token_id=pad_id, eos_token_id=eos_ids or None)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             if sampling:
-                torch.manual_seed(settings.seed if settings.seed is not None else 0)
+                torch.manual_seed(seed)
             output = self.model.generate(**inputs, generation_config=config)
         width = inputs["input_ids"].shape[1]
         prompt_lengths = inputs["attention_mask"].sum(dim=1).tolist()

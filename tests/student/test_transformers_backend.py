@@ -82,6 +82,18 @@ def test_sampling_is_deterministic_for_a_seed_and_leaves_the_global_rng(model_an
     assert torch.equal(torch.get_rng_state(), state)
 
 
+def test_identical_prompts_beyond_one_batch_do_not_repeat_the_first_batchs_samples(model_and_tokenizer):
+    model, tokenizer = model_and_tokenizer
+    requests = [GenerationRequest(prompt="3+4=", max_new_tokens=8, temperature=1.0, seed=5)] * 8
+    texts = [r.text for r in TransformersBackend(model, tokenizer, batch_size=4).generate(requests)]
+    assert texts[:4] != texts[4:]  # the second batch is seeded apart from the first
+    again = [r.text for r in TransformersBackend(model, tokenizer, batch_size=4).generate(requests)]
+    assert again == texts
+    # A group that fits one batch samples exactly what it did before batches had their own seeds.
+    first = [r.text for r in TransformersBackend(model, tokenizer, batch_size=8).generate(requests[:4])]
+    assert first == texts[:4]
+
+
 def test_model_mode_is_restored(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
     model.train()
