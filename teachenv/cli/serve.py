@@ -26,8 +26,7 @@ def resolve_config(config_or_id: str, overrides: list[str]):
 
     if Path(config_or_id).is_file():
         return load_config(config_or_id, overrides)
-    from teachenv.envs.defaults import world_defaults
-    from teachenv.envs.registration import ENVIRONMENTS
+    from teachenv.envs.registration import ENVIRONMENTS, id_defaults
 
     if config_or_id not in ENVIRONMENTS:
         import difflib
@@ -36,9 +35,7 @@ def resolve_config(config_or_id: str, overrides: list[str]):
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ConfigError(f"{config_or_id!r} is neither a config file nor a registered environment id.{hint} "
                           f"Ids: {', '.join(sorted(ENVIRONMENTS))} (`teachenv list`).")
-    default = world_defaults(ENVIRONMENTS[config_or_id][1])  # the id's teaching default on its world
-    base = {**default, "env": {**default["env"], "id": config_or_id}}
-    return load_config(None, overrides, base=base)
+    return load_config(None, overrides, base=id_defaults(config_or_id))  # what gymnasium.make(id) builds
 
 
 def serve(

@@ -42,6 +42,20 @@ ENVIRONMENTS: dict[str, tuple[str, str]] = {
 ENVIRONMENTS["teachenv/SurrogateSkillList-v0"] = ("teachenv.envs.surrogate_env:SurrogateSkillListEnv", "arith")
 ENV_IDS: dict[str, str] = {env_id: entry for env_id, (entry, _) in ENVIRONMENTS.items()}
 
+#: Ids whose default config is not their world's teaching default: id → "module:function" returning it as data.
+ID_DEFAULTS: dict[str, str] = {"teachenv/SurrogateSkillList-v0": "teachenv.envs.surrogate_env:surrogate_defaults"}
+
+
+def id_defaults(env_id: str) -> dict[str, Any]:
+    """The config (as data) a registered id builds without one: what ``gymnasium.make(env_id)`` runs."""
+    from teachenv.envs.defaults import world_defaults
+
+    if env_id in ID_DEFAULTS:
+        data = registry.import_string(ID_DEFAULTS[env_id])()  # type: ignore[operator]
+    else:
+        data = world_defaults(ENVIRONMENTS[env_id][1])
+    return {**data, "env": {**data["env"], "id": env_id}}
+
 
 def _register(environments: dict[str, tuple[str, str]]) -> None:
     for env_id, (entry_point, world) in environments.items():

@@ -36,13 +36,17 @@ from teachenv.student.surrogate import SurrogateStudent
 ENV_ID = "teachenv/SurrogateSkillList-v0"
 
 
-def surrogate_config(**overrides: Any) -> RunConfig:
-    """The arithmetic world's teaching default with ``student.model: surrogate`` (and ``overrides`` on top)."""
+def surrogate_defaults() -> dict[str, Any]:
+    """The arithmetic world's teaching default with ``student.model: surrogate``, as data."""
     data = copy.deepcopy(world_defaults("arith"))
     data["name"] = "surrogate-arith"
     data.setdefault("student", {})["model"] = "surrogate"
-    data.update(overrides)
-    return validate_config(data)
+    return data
+
+
+def surrogate_config(**overrides: Any) -> RunConfig:
+    """``surrogate_defaults`` with ``overrides`` on top, validated."""
+    return validate_config({**surrogate_defaults(), **overrides})
 
 
 class SurrogateSkillListEnv(SkillListEnv):
