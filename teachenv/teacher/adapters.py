@@ -50,6 +50,8 @@ class AdapterTeacher:
     def load_adapter(self, path: str | Path | None) -> None:
         """Sample the LoRA adapter in ``path`` from now on (None: the base teacher)."""
         if path is None:
+            if self.adapter_path is None and getattr(self, "model", None) is not None:
+                return  # already the base, which nothing modifies in place: no reload (seconds for a real model)
             self.model, self.adapter_path, self.adapter_id = self.fresh_base(), None, "base"
             return
         from peft import PeftModel

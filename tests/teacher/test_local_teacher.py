@@ -25,6 +25,9 @@ def test_the_local_teacher_is_aligned_and_its_identity_follows_the_adapter(tmp_p
     tokenizer.save_pretrained(tmp_path / "teacher")
     backend = LocalTeacherBackend.from_config(LocalTeacherConfig(model=str(tmp_path / "teacher")))
     assert backend.identity()["adapter"] == "base"
+    base = backend.model
+    backend.load_adapter(None)
+    assert backend.model is base  # the base already: not loaded again (each episode's reset asks for it)
     request = LLMDataEngine(ArithTask(ArithTask.Config()), None, teacher=backend).preference_request("add", {})
     prompt, chosen = backend.preference_text(request, "12+5=", "17")
     assert prompt.startswith("system: ") and "Skill: add" in prompt and prompt.endswith("assistant: ")
@@ -37,4 +40,5 @@ def test_the_local_teacher_is_aligned_and_its_identity_follows_the_adapter(tmp_p
     assert ledger.work["teacher_dpo_steps"] == 1
     backend.load_adapter(None)
     assert backend.identity() == {"model": str(tmp_path / "teacher"), "adapter": "base"}
+    assert backend.model is not base and not hasattr(backend.model, "peft_config")
     assert json.loads(chosen)["examples"][0]["question"] == "12+5="
