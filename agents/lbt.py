@@ -36,9 +36,13 @@ inner engine (``inner``: procedural, noisy, llm, agent-instruct, or a tiny teach
   same pairs); ``lbt-m2.json`` names the adapter that drafted the round and the one that drafts next; the
   DPO steps and tokens go to the ledger. A teacher or draft source that cannot be aligned is a ConfigError.
 
-Out of scope here, with their hooks: M3 (exemplar refinement from the student's wrong
-answers) would keep its exemplar set as a workspace memo. It knows the engine interface, the student
-feedback functions and the workspace; it knows no policy and no particular draft source.
+- **M3** (``m3``, ``agents.lbt_exemplars``): before the teacher drafts, the student answers training-side items
+  of each requested skill; its wrong answers and the skill's exemplars go into the teacher's writing request,
+  and after the scoring the best-scored selected drafts become the next round's exemplars (``lbt-exam.json``,
+  ``lbt-exemplars.json``: memos). It needs a teacher that reads its prompt (not the tiny teacher).
+
+It knows the engine interface, the student feedback functions and the workspace; it knows no policy and no
+particular draft source.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from teachenv.agents.lbt_exemplars import LbtM3Config, exam, guidance, guided_engine, refine
 from teachenv.agents.lbt_teacher import LbtM2Config, alignable_teacher, preference_pairs
 from teachenv.core.config import EngineSpec, StudentConfig
 from teachenv.core.errors import ConfigError, EnvStateError
@@ -79,6 +84,9 @@ class LbtConfig(BaseModel):
                                           "all students' scores.")
     m2: LbtM2Config | None = Field(None, description="M2: DPO of the drafting teacher on each round's best-vs-worst "
                                    "drafts (needs an alignable teacher drafting through engine llm); None: M1 only.")
+    m3: LbtM3Config | None = Field(None, description="M3: the teacher writes from exemplars refined each round and is "
+                                   "shown the student's wrong answers (needs a teacher that reads its prompt, through "
+                                   "engine llm); None: no exemplar refinement.")
 
 
 def group_drafts(drafts: list[TrainingExample], size: int) -> list[int]:
@@ -141,6 +149,8 @@ class LbtEngine(DataEngine):
         self.inner = engine_from_spec(self.config.inner, task, ledger, teacher, path="agent.engine.inner")
         m2 = self.config.m2 is not None
         self.model, self.drafter = alignable_teacher(teacher, self.inner) if m2 else (None, None)
+        self.guided = guided_engine(teacher, self.inner) if self.config.m3 is not None else None
+        self.exemplars: dict[str, list[dict]] = {}  # M3: per skill, the exemplars that write the next round
         self.env: Any = None
 
     def attach(self, env: Any) -> None:
@@ -149,6 +159,7 @@ class LbtEngine(DataEngine):
 
     def reset(self) -> None:
         self.inner.reset()
+        self.exemplars = {}
         if self.model is not None:
             self.model.load_adapter(None)  # every episode starts from the unaligned teacher
 
@@ -158,6 +169,8 @@ class LbtEngine(DataEngine):
         k = self.config.drafts
         wide = DataGenerationAction(requests=tuple(
             SkillRequest(skill=r.skill, count=r.count * k, params=dict(r.params or {})) for r in action.requests))
+        if self.config.m3 is not None:
+            self.guide(action, int(rng.integers(0, 2**31 - 1)))
         out = self.inner.generate(wide, rng)
         drafts = list(out.candidates)
         if not drafts:
@@ -179,6 +192,10 @@ class LbtEngine(DataEngine):
              "group": g, "score": s, "selected": c} for d, g, s, c in zip(drafts, groups, scores, chosen)])
         if self.config.m2 is not None:
             self.align(drafts, groups, scores, action, drafted_by)
+        if self.config.m3 is not None:
+            m3 = self.config.m3
+            self.exemplars = workspace.memo_json("lbt-exemplars", lambda: refine(
+                self.exemplars, self.task, drafts, scores, chosen, m3.exemplars))
         selected = [d.model_copy(update={"origin": f"{ORIGIN}/{d.origin}"}) for d, c in zip(drafts, chosen) if c]
         return EngineOutput(selected, list(out.rejected))
 
@@ -203,6 +220,25 @@ class LbtEngine(DataEngine):
         workspace.write_json("lbt-m2", {"drafted_by": drafted_by, "pairs": len(pairs),
                                         "drafts_next": self.model.identity()["adapter"]})
 
+    def guide(self, action: DataGenerationAction, seed: int) -> None:
+        """M3: examine the student on the requested skills (``lbt-exam.json``, a memo) and give the teacher's
+        writing requests the exemplars and the student's mistakes."""
+        m3 = self.config.m3
+        student = self.lora_student()
+        skills = [r.skill for r in action.requests if r.skill in self.task.skills]
+        record = self.env.workspace.memo_json("lbt-exam", lambda: exam(student, self.task, skills, m3.exam_per_skill,
+                                                                        seed, self.ledger))
+        self.guided.guidance = guidance(self.exemplars, record, m3.mistakes_shown)
+
+    def lora_student(self) -> Any:
+        """The environment's student past a replay wrapper; a ConfigError unless it is a LoRA student."""
+        student = getattr(self.env.student, "inner", self.env.student)
+        if not hasattr(student, "adapter_for_scoring"):
+            raise ConfigError(f"lbt scores drafts (and M3 examines) through a LoRA student's model; "
+                              f"{type(student).__name__} has none. Use a LoRA student (student.model: tiny, or a "
+                              "Hugging Face model).")
+        return student
+
     # -- scoring -------------------------------------------------------------------------------------
     def probe(self, skill: str, seed: int) -> list[TrainingExample]:
         """``probe_per_skill`` training-side examples of ``skill`` with their gold answers."""
@@ -213,10 +249,7 @@ class LbtEngine(DataEngine):
     def score(self, drafts: list[TrainingExample], seed: int) -> dict[str, Any]:
         """Each draft's score by the configured signal on the probe set of its skill: ``scores`` (the mean over
         the students) and, with extra students, ``per_student`` (the environment's own first)."""
-        student = getattr(self.env.student, "inner", self.env.student)  # past a replay wrapper
-        if not hasattr(student, "adapter_for_scoring"):
-            raise ConfigError(f"lbt scores drafts through a LoRA student's model; {type(student).__name__} has "
-                              "none. Use a LoRA student (student.model: tiny, or a Hugging Face model).")
+        student = self.lora_student()
         if len(self.extra) < len(self.config.students):
             from teachenv.student.lora_student import LoRAStudent
 

@@ -35,7 +35,7 @@ class LbtM2Config(BaseModel):
 
 def alignable_teacher(teacher: Any, inner: Any) -> tuple[Any, Any]:
     """(the trainable backend behind ``teacher`` past the response cache, the LLM engine that samples it)."""
-    from teachenv.agents.llm_engine import LLMDataEngine
+    from teachenv.agents.llm_engine import llm_engine_inside
 
     model = getattr(teacher, "inner", teacher)
     if model is None or not hasattr(model, "trainable_model") or not hasattr(model, "preference_text"):
@@ -43,10 +43,8 @@ def alignable_teacher(teacher: Any, inner: Any) -> tuple[Any, Any]:
                           "teachenv can train (an OpenAI-compatible endpoint or a vLLM server can be scored and "
                           "selected from, not aligned): set agent.teacher.name: tiny-teacher (offline) or "
                           "local-teacher (a local causal LM), or remove agent.engine.m2 (M1 selection only).")
-    engine = inner
-    while not isinstance(engine, LLMDataEngine) and getattr(engine, "inner", None) is not None:
-        engine = engine.inner  # past wrappers such as noisy
-    if not isinstance(engine, LLMDataEngine):
+    engine = llm_engine_inside(inner)
+    if engine is None:
         raise ConfigError(f"agent.engine.m2 aligns the teacher on its own drafts, but the draft source "
                           f"({type(inner).__name__}) does not sample agent.teacher: set agent.engine.inner.name: llm, "
                           "or remove agent.engine.m2.")

@@ -11,6 +11,10 @@ answer under the task's equivalence check **in both directions** (``answers_equi
 asymmetric, as math-verify's is). What it cannot use is returned as rejected with a reason; the
 environment verifies the rest with the task. Tokens go to the ledger under ``data-engine``.
 
+A wrapping engine may guide the writing of a skill (``guidance``, a ``SkillGuidance`` per skill): its
+exemplars are shown in place of the seed examples, and the student's mistakes (question, the student's
+answer, the correct one) are listed for the teacher to write against (LbT M3, ``agents.lbt_exemplars``).
+
 In the open-ended structure the teacher's plan is the prompt: a plan in the plan grammar gives its
 per-skill requests (the plan text goes along in every writing prompt), and any other text one
 request for the round's examples (skill ``*``), written in calls that show the plan and ask the
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -45,6 +50,18 @@ FREE_PLAN_COUNT = 2**31 - 1
 SUBSKILL_KEYS = frozenset({"subskill", "description"})
 ORIGIN = "llm"
 SYSTEM = "You write high-quality training data for a small language model. Answer with JSON only."
+#: First words of the writing request's list of the student's mistakes (the scripted teacher reads it).
+MISTAKES_HEADER = "The student answered these wrong; write examples that teach what it misses"
+
+
+@dataclass(frozen=True)
+class SkillGuidance:
+    """What a wrapping engine adds to the writing request of a skill: ``exemplars`` (question, answer) shown in
+    place of the seed examples when there are any, and ``mistakes`` (question, the student's answer, the correct
+    answer) the student made, listed for the teacher."""
+
+    exemplars: tuple[tuple[str, str], ...] = ()
+    mistakes: tuple[tuple[str, str, str], ...] = ()
 
 
 class LLMEngineConfig(BaseModel):
@@ -103,9 +120,11 @@ class LLMDataEngine(DataEngine):
         self.config: LLMEngineConfig
         self.teacher: TextBackend
         self.generated: dict[str, list[str]] = defaultdict(list)  # questions made this episode, per skill
+        self.guidance: dict[str, SkillGuidance] = {}  # set by a wrapping engine (module docstring)
 
     def reset(self) -> None:
         self.generated.clear()
+        self.guidance = {}
 
     def read_plan(self, plan: str) -> tuple[SkillRequest, ...]:
         """A plan in the grammar gives its requests; any other text is the prompt itself: one request for
@@ -183,10 +202,18 @@ class LLMDataEngine(DataEngine):
             lines.append("The teacher's plan for this round:")
             lines.extend(f"> {line}" for line in plan.splitlines())
         lines.append(f"Number of examples: {count}")
-        seeds = self.task.seed_examples(skill, self.config.few_shot, rng) if self.config.few_shot else []
-        if seeds:
+        guide = self.guidance.get(skill, SkillGuidance())
+        if guide.exemplars:
             lines.append("Examples of the format (question → answer):")
-            lines.extend(f"  {self.task.teacher_view(e)} → {e.answer}" for e in seeds)
+            lines.extend(f"  {question} → {answer}" for question, answer in guide.exemplars)
+        else:
+            seeds = self.task.seed_examples(skill, self.config.few_shot, rng) if self.config.few_shot else []
+            if seeds:
+                lines.append("Examples of the format (question → answer):")
+                lines.extend(f"  {self.task.teacher_view(e)} → {e.answer}" for e in seeds)
+        if guide.mistakes:
+            lines.append(f"{MISTAKES_HEADER} (question → the student's answer; the correct answer):")
+            lines.extend(f"  {question} → {said}; correct: {gold}" for question, said, gold in guide.mistakes)
         recent = self.generated[skill][-self.config.avoid:] if self.config.avoid and avoid else []
         if recent:
             lines.append("Already generated (write different ones):")
@@ -243,6 +270,13 @@ class LLMDataEngine(DataEngine):
         return GenerationRequest(prompt=prompt, system=SYSTEM, json_schema=ANSWER_SCHEMA, schema_name="answer",
                                  temperature=self.config.solve_temperature, max_new_tokens=self.config.solve_max_new_tokens,
                                  seed=int(rng.integers(0, 2**31 - 1)))
+
+
+def llm_engine_inside(engine: DataEngine) -> LLMDataEngine | None:
+    """The LLM engine that ``engine`` is or wraps (past wrappers with an ``inner`` engine, such as noisy), if any."""
+    while not isinstance(engine, LLMDataEngine) and getattr(engine, "inner", None) is not None:
+        engine = engine.inner  # type: ignore[attr-defined]
+    return engine if isinstance(engine, LLMDataEngine) else None
 
 
 def with_params(candidate: TrainingExample, params: dict) -> TrainingExample:

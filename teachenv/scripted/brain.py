@@ -12,7 +12,10 @@ policy and the LLM engine follow:
 - ``training_examples``: lines ``Skill: <skill>`` and ``Number of examples: <n>``, and optionally
   ``- <question>`` lines under a line starting ``Already generated`` (questions to avoid). Reply
   ``{"examples": [{"question": ..., "answer": ...}, ...]}`` drawn from the task's own generator (with
-  the generator parameters of a ``Parameters: k=v ...`` line, when the world takes them).
+  the generator parameters of a ``Parameters: k=v ...`` line, when the world takes them). Questions
+  the student answered wrong (``  <question> → <its answer>; correct: <answer>`` lines under a line
+  starting ``The student answered these wrong``) come first, solved by the task, as a teacher that
+  reads its feedback would write them (LbT M3).
 - ``answer``: a line ``Question: <q>``; reply ``{"answer": task.solve(q)}``.
 - ``data_plan``, ``planned_examples``, ``skill_tree_action``, ``subskills``: the open-ended and
   skill-tree structures (``structure_replies``); ``skill_labels``, ``skill_categories``: LLM skill
@@ -48,6 +51,7 @@ _SKILL_LINE = re.compile(r"^\s*Skill:\s*(.+?)\s*$", re.MULTILINE)
 _COUNT_LINE = re.compile(r"^\s*Number of examples:\s*(\d+)", re.MULTILINE)
 _PARAMS_LINE = re.compile(r"^\s*Parameters:\s*(.+?)\s*$", re.MULTILINE)
 _QUESTION_LINE = re.compile(r"^\s*Question:\s*(.+?)\s*$", re.MULTILINE)
+_MISSED_LINE = re.compile(r"^\s+(.+?) → .*; correct: .*$")
 #: How many draws per wanted example before giving up on fresh questions (a small world can run out).
 _DRAWS_PER_EXAMPLE = 20
 #: Bumped whenever a reply's content changes, so response caches do not serve an older brain's replies.
@@ -173,6 +177,11 @@ class ScriptedTeacher:
         seen = _avoided_questions(prompt)
         params = self._params(skill, prompt)
         chosen: list[tuple[str, str, tuple[str, ...]]] = []
+        for question in _missed_questions(prompt):
+            answer = self.task.solve(question)
+            if answer is not None and question not in seen and len(chosen) < count:
+                seen.add(question)
+                chosen.append((question, answer, ()))
         for _ in range(_DRAWS_PER_EXAMPLE):
             for made in self.task.generate(skill, 2 * (count - len(chosen)), rng, params):
                 question = self.task.teacher_view(made.example)
@@ -235,6 +244,22 @@ def _avoided_questions(prompt: str) -> set[str]:
             elif stripped:
                 break
     return avoided
+
+
+def _missed_questions(prompt: str) -> list[str]:
+    """The questions of the ``<question> → <answer>; correct: <answer>`` lines under the line starting
+    ``The student answered these wrong``."""
+    lines = prompt.splitlines()
+    for start, line in enumerate(lines):
+        if line.strip().startswith("The student answered these wrong"):
+            missed = []
+            for item in lines[start + 1:]:
+                match = _MISSED_LINE.match(item)
+                if match is None:
+                    break
+                missed.append(match.group(1).strip())
+            return missed
+    return []
 
 
 def _wrong(answer: str) -> str:

@@ -10,7 +10,8 @@ learnability.
   step on a candidate (or a small group) (Montessori-Instruct); positive = the step helped. Only the
   trainable (LoRA) parameters, their gradients and the optimiser's state are saved and restored, bit-exact.
 - ``learnability``: the student's pass rate over ``k`` sampled answers per question (through the student's
-  own generation and the task's grading), the "not too easy, not impossible" signal.
+  own generation and the task's grading), the "not too easy, not impossible" signal; ``student_answers``
+  gives the answers themselves with their credit (LbT M3 shows the teacher the wrong ones).
 
 It works on a ``LoRAStudent`` (its ``model``, ``tokenizer`` and ``task``) and knows nothing about teachers,
 preference pairs or rounds; a caller inside an environment round wraps a call in
@@ -186,13 +187,14 @@ def local_influence(student: LoRAStudent, candidates: Sequence[Sequence[Training
     return InfluenceScores(probe_loss_before=before, probe_loss_after=after, influence=[before - a for a in after])
 
 
-def learnability(student: LoRAStudent, questions: Sequence[TaskExample], k: int, *, temperature: float = 0.8,
-                 seed: int = 0, ledger: Any = None) -> list[float]:
-    """Per question, the fraction of ``k`` sampled answers (temperature ``temperature``) graded fully correct."""
+def student_answers(student: LoRAStudent, questions: Sequence[TaskExample], k: int = 1, *, temperature: float = 0.0,
+                    seed: int = 0, ledger: Any = None) -> list[list[tuple[str, float]]]:
+    """Per question, ``k`` of the student's answers (greedy at temperature 0; sample j seeded ``seed + j``), each
+    with the task's credit (1.0 = fully correct)."""
     from teachenv.student.grading import sample_completions
 
     if k < 1:
-        raise ConfigError(f"learnability needs k ≥ 1 samples per question, got k={k}.")
+        raise ConfigError(f"student_answers needs k ≥ 1 answers per question, got k={k}.")
     if not questions:
         return []
     task = student.task
@@ -201,4 +203,13 @@ def learnability(student: LoRAStudent, questions: Sequence[TaskExample], k: int,
                                  temperature=temperature, seed=seed)
     credits = task.credit_many([q for q in questions for _ in range(k)], [c for s in samples for c in s])
     _count(ledger, "student_forward_passes", len(questions) * k)
-    return [sum(1 for c in credits[i * k:(i + 1) * k] if c >= 1.0) / k for i in range(len(questions))]
+    return [list(zip(s, credits[i * k:(i + 1) * k], strict=True)) for i, s in enumerate(samples)]
+
+
+def learnability(student: LoRAStudent, questions: Sequence[TaskExample], k: int, *, temperature: float = 0.8,
+                 seed: int = 0, ledger: Any = None) -> list[float]:
+    """Per question, the fraction of ``k`` sampled answers (temperature ``temperature``) graded fully correct."""
+    if k < 1:
+        raise ConfigError(f"learnability needs k ≥ 1 samples per question, got k={k}.")
+    answers = student_answers(student, questions, k, temperature=temperature, seed=seed, ledger=ledger)
+    return [sum(1 for _, credit in row if credit >= 1.0) / k for row in answers]

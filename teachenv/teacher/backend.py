@@ -56,6 +56,8 @@ class TinyTeacherConfig(BaseModel):
 class TinyTeacherBackend(AdapterTeacher, TextBackend):
     Config = TinyTeacherConfig
     model_name = NAME
+    #: It writes from the request's skill tag (and parameters) alone; the rest of the prompt is not read.
+    reads_prompt = False
 
     def __init__(self, config: TinyTeacherConfig, task: Any) -> None:
         from teachenv.tasks.base import GeneratedTask
