@@ -45,6 +45,8 @@ def align_round(model: Any, workspace: Any, ledger: Any, config: AlignConfig, pa
 
 class TeacherAligningConfig(LLMEngineConfig):
     drafts_per_skill: int = Field(16, ge=2, description="Drafts sampled per requested skill to build the pairs.")
+    drafts_per_call: int | None = Field(None, ge=1, description="Drafts asked for in one writing request (seeds "
+                                        "seed, seed+1, ...); None: all of a skill's drafts in one request.")
     align: AlignConfig = Field(default_factory=lambda: AlignConfig(steps=10), description="The DPO run of each round.")
 
 
@@ -98,15 +100,21 @@ class TeacherAligningEngine(LLMDataEngine):
         raise NotImplementedError
 
     def draft(self, skill: str, seed: int) -> list[tuple[str, str]]:
-        """``drafts_per_skill`` (question, answer) drafts of ``skill`` sampled at temperature 1 in one writing
-        request; an unusable reply gives none."""
-        n = self.config.drafts_per_skill
-        ask = self._writing_request(SkillRequest(skill=skill, count=n), n, None, np.random.default_rng(seed),
-                                    avoid=False).model_copy(update={"temperature": 1.0, "top_p": 1.0, "seed": seed})
-        result = self.model.generate([ask])[0]
-        self.ledger.add_tokens("teacher-drafts", self.model.model_name, result.prompt_tokens,
-                               result.completion_tokens, calls=1)
-        try:
-            return [(e.question, e.answer) for e in parse_reply(result.text, ExamplesReply, None).examples[:n]]
-        except ValueError:
-            return []
+        """``drafts_per_skill`` (question, answer) drafts of ``skill`` sampled at temperature 1, in writing requests
+        of ``drafts_per_call`` (the k-th seeded ``seed + k``); an unusable reply gives none."""
+        total = self.config.drafts_per_skill
+        per_call = self.config.drafts_per_call or total
+        drafts: list[tuple[str, str]] = []
+        for k, start in enumerate(range(0, total, per_call)):
+            n, call_seed = min(per_call, total - start), seed + k
+            ask = self._writing_request(SkillRequest(skill=skill, count=n), n, None, np.random.default_rng(call_seed),
+                                        avoid=False).model_copy(update={"temperature": 1.0, "top_p": 1.0,
+                                                                        "seed": call_seed})
+            result = self.model.generate([ask])[0]
+            self.ledger.add_tokens("teacher-drafts", self.model.model_name, result.prompt_tokens,
+                                   result.completion_tokens, calls=1)
+            try:
+                drafts += [(e.question, e.answer) for e in parse_reply(result.text, ExamplesReply, None).examples[:n]]
+            except ValueError:
+                pass  # an unusable reply: no drafts from this request
+        return drafts
