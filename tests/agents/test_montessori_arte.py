@@ -105,3 +105,22 @@ def test_top_bottom_pairs_take_the_best_against_the_worst_above_the_gap() -> Non
 def test_a_teacher_without_trainable_weights_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="tiny-teacher"):
         MontessoriEngine(ArithTask(ArithTask.Config()), None, teacher=object())
+
+
+@pytest.mark.slow
+def test_on_a_skill_the_student_solves_a_correct_draft_has_more_influence_than_its_corrupted_copy(tiny_student_dir):
+    """The cached quick-start tiny student before its first training (a fresh scoring adapter, as in round 1),
+    skill ``add`` (greedy accuracy 1.00): one SGD step on a correct draft leaves the probe loss about where it
+    was, on its copy with the answer off by 7 raises it. (On ``sub`` / ``mul``, which the student fails, the
+    signal does not hold: correct > corrupted in 30/48 and 21/48 pairs over three seeds, README.)"""
+    from teachenv.agents.student_preference import probe_items, student_scores
+    from teachenv.core.config import StudentConfig
+    from teachenv.student.lora_student import LoRAStudent
+
+    task = ArithTask()
+    student = LoRAStudent(StudentConfig(model="tiny"), task)
+    good = task.generate("add", 8, np.random.default_rng(100))
+    bad = [task.candidate("add", g.example.prompt, str(int(g.example.answer) + 7), "corrupted") for g in good]
+    with student.adapter_for_scoring(0):
+        scores = student_scores(student, good + bad, probe_items(task, "add", 8, 0, "test"), "influence")
+    assert all(g > b for g, b in zip(scores[:8], scores[8:])), scores
