@@ -4,8 +4,8 @@ teacher's LoRA adapter) → the aligned teacher writes the round's data through 
 
 ``TeacherAligningEngine`` owns everything but the preference signal: the check that the teacher has weights
 teachenv can train, the episode reset to the unaligned teacher, the drafts (``draft``: ``drafts_per_skill``
-examples of a skill in one writing request at temperature 1, straight from the backend past the response
-cache, their tokens to the ledger), the memos in the round's agent folder (``<prefix>-pairs.jsonl``,
+examples of a skill at temperature 1, in one writing request or in requests of ``drafts_per_call``, straight from
+the backend past the response cache, their tokens to the ledger), the memos in the round's agent folder (``<prefix>-pairs.jsonl``,
 ``<prefix>-adapter/``: a resumed run reads them back instead of aligning again), the one adapter load per
 round, ``<prefix>-round.json`` (the adapter that drafted, the pair count, the adapter that writes) and
 ``<prefix>-data.json`` (the round's examples as written). A subclass gives ``round_pairs`` (its signal turned
