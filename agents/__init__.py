@@ -24,3 +24,5 @@ _engines.register("agent-instruct", "teachenv.agents.agent_instruct:AgentInstruc
 _engines.register("aligned-teacher", "teachenv.agents.aligned_teacher:AlignedTeacherEngine")
 _engines.register("noisy", "teachenv.agents.noisy_engine:NoisyEngine")
 _engines.register("lbt", "teachenv.agents.lbt:LbtEngine")
+_engines.register("montessori", "teachenv.agents.montessori:MontessoriEngine")
+_engines.register("arte", "teachenv.agents.arte:ArteEngine")

@@ -15,8 +15,9 @@ verification, the response cache, whose key now holds the new adapter's hash). T
 (``teacher-pairs.jsonl``) and the adapter (``teacher-adapter/``) are memos in the round's agent
 workspace, so a resumed run reads them back instead of aligning again; DPO steps and tokens go to the
 ledger. A round without both an accepted and a refused draft skips alignment. It is the smallest
-honest teacher-learns loop (the feedback is the verifier, not the student); the LbT / ARTE /
-Montessori agents build their pairs from student feedback instead and call the same ``align_teacher``.
+honest teacher-learns loop (the feedback is the verifier, not the student); the round itself (drafts, memos,
+DPO, the one adapter load, the writing) is ``agents.teacher_alignment.TeacherAligningEngine``, which the
+ARTE / Montessori engines share, with the student's feedback as their signal instead.
 
 Only a teacher with reachable weights can be aligned: an OpenAI-compatible endpoint cannot.
 """
@@ -28,68 +29,30 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, Field
 
-from teachenv.agents.llm_engine import ExamplesReply, LLMDataEngine, LLMEngineConfig
-from teachenv.core.errors import ConfigError
-from teachenv.core.records import DataGenerationAction, SkillRequest
-from teachenv.engines.json_reply import parse_reply
-from teachenv.envs.data_engine import EngineOutput
-from teachenv.teacher.align import AlignConfig, align_teacher
+from teachenv.agents.teacher_alignment import TeacherAligningConfig, TeacherAligningEngine
+from teachenv.teacher.align import text_pair
 
 
-class AlignedTeacherConfig(LLMEngineConfig):
-    drafts_per_skill: int = Field(16, ge=2, description="Drafts sampled per requested skill to build the pairs.")
+class AlignedTeacherConfig(TeacherAligningConfig):
     gold_fallback: bool = Field(True, description="Pair refused drafts with generator examples when none was accepted.")
-    align: AlignConfig = Field(default_factory=lambda: AlignConfig(steps=10), description="The DPO run of each round.")
 
 
-class AlignedTeacherEngine(LLMDataEngine):
+class AlignedTeacherEngine(TeacherAligningEngine):
     name: ClassVar[str] = "aligned-teacher"
     Config: ClassVar[type[BaseModel]] = AlignedTeacherConfig
+    prefix: ClassVar[str] = "teacher"
 
     def __init__(self, task: Any, ledger: Any, config: AlignedTeacherConfig | None = None, *,
                  teacher: Any = None) -> None:
         super().__init__(task, ledger, config or AlignedTeacherConfig(), teacher=teacher)
         self.config: AlignedTeacherConfig
-        self.model = getattr(teacher, "inner", teacher)
-        if not hasattr(self.model, "trainable_model") or not hasattr(self.model, "preference_text"):
-            raise ConfigError(f"Engine 'aligned-teacher' aligns its teacher's weights, and {type(self.model).__name__} "
-                              "has none teachenv can train (an OpenAI-compatible endpoint can be scored and selected "
-                              "from, not aligned): set agent.teacher.name: tiny-teacher (offline) or local-teacher.")
-        self.workspace: Any = None
 
-    def attach(self, env: Any) -> None:
-        self.workspace = env.workspace
-
-    def reset(self) -> None:
-        super().reset()
-        self.model.load_adapter(None)  # every episode starts from the unaligned teacher
-
-    def generate(self, action: DataGenerationAction, rng: np.random.Generator) -> EngineOutput:
-        seed = int(rng.integers(0, 2**31 - 1))  # drawn outside the memos (see AgentWorkspace)
-        skills = sorted({r.skill for r in action.requests if r.skill in self.task.skills})
-        pairs = self.workspace.memo_jsonl("teacher-pairs", lambda: self._pairs(skills, seed))
-        if pairs:
-            adapter = self.workspace.memo_dir("teacher-adapter", lambda path: align_teacher(
-                self.model, pairs, self.config.align, path, self.ledger,
-                callbacks=getattr(self.workspace, "trainer_callbacks", ())))
-            self.model.load_adapter(adapter)
-        return super().generate(action, rng)
-
-    def _pairs(self, skills: list[str], seed: int) -> list[dict[str, str]]:
+    def preference_pairs(self, skills: list[str], seed: int) -> list[dict[str, str]]:
+        """Per skill, verified drafts (chosen) against refused ones (rejected), in draft order."""
         pairs = []
         for skill in skills:
-            n = self.config.drafts_per_skill
-            ask = self._writing_request(SkillRequest(skill=skill, count=n), n, None, np.random.default_rng(seed),
-                                        avoid=False).model_copy(update={"temperature": 1.0, "top_p": 1.0, "seed": seed})
-            result = self.model.generate([ask])[0]
-            self.ledger.add_tokens("teacher-drafts", self.model.model_name, result.prompt_tokens,
-                                   result.completion_tokens, calls=1)
-            try:
-                drafts = [(e.question, e.answer) for e in parse_reply(result.text, ExamplesReply, None).examples[:n]]
-            except ValueError:
-                drafts = []  # an unusable reply: no drafts this round (gold fallback may still pair nothing)
             good, bad = [], []
-            for question, answer in drafts:
+            for question, answer in self.draft(skill, seed):
                 ok = self.task.verify(self.task.candidate(skill, question, answer or "?", "teacher")).accepted
                 (good if ok else bad).append((question, answer))
             if self.config.gold_fallback and len(bad) > len(good):
@@ -97,8 +60,7 @@ class AlignedTeacherEngine(LLMDataEngine):
                 good += [(item.example.prompt, item.example.answer) for item in extra]
             request = self.preference_request(skill, {})
             for g, b in zip(good, bad, strict=False):
-                prompt, chosen = self.model.preference_text(request, *g)
-                _, rejected = self.model.preference_text(request, *b)
-                if chosen and rejected and chosen != rejected:
-                    pairs.append({"prompt": prompt, "chosen": chosen, "rejected": rejected})
+                pair = text_pair(self.model, request, g, b)
+                if pair is not None:
+                    pairs.append(pair)
         return pairs

@@ -47,7 +47,6 @@ particular draft source.
 
 from __future__ import annotations
 
-import zlib
 from collections import Counter, defaultdict
 from typing import Any, ClassVar, Literal
 
@@ -204,19 +203,15 @@ class LbtEngine(DataEngine):
         """M2: DPO of the teacher on the round's best-vs-worst drafts; the aligned teacher drafts the next round.
         Pairs (``lbt-pairs.jsonl``) and adapter (``lbt-teacher-adapter/``) are memos; ``lbt-m2.json`` records
         which adapter drafted this round and which one drafts the next."""
-        from teachenv.teacher.align import align_teacher
+        from teachenv.agents.teacher_alignment import align_round
 
         m2, workspace = self.config.m2, self.env.workspace
         params: dict[str, dict] = {}
         for r in action.requests:
             params.setdefault(r.skill, dict(r.params or {}))
-        pairs = workspace.memo_jsonl("lbt-pairs", lambda: preference_pairs(self.model, self.drafter, drafts, groups,
-                                                                           scores, m2.margin, params))
-        if pairs:
-            adapter = workspace.memo_dir("lbt-teacher-adapter", lambda path: align_teacher(
-                self.model, pairs, m2.align, path, self.ledger,
-                callbacks=getattr(workspace, "trainer_callbacks", ())))
-            self.model.load_adapter(adapter)
+        pairs = align_round(self.model, workspace, self.ledger, m2.align,
+                            lambda: preference_pairs(self.model, self.drafter, drafts, groups, scores, m2.margin, params),
+                            pairs_name="lbt-pairs", adapter_name="lbt-teacher-adapter")
         workspace.write_json("lbt-m2", {"drafted_by": drafted_by, "pairs": len(pairs),
                                         "drafts_next": self.model.identity()["adapter"]})
 
@@ -242,9 +237,9 @@ class LbtEngine(DataEngine):
     # -- scoring -------------------------------------------------------------------------------------
     def probe(self, skill: str, seed: int) -> list[TrainingExample]:
         """``probe_per_skill`` training-side examples of ``skill`` with their gold answers."""
-        rng = np.random.default_rng([seed, zlib.crc32(skill.encode())])
-        return [self.task.candidate(e.skill, e.prompt, e.answer, f"{ORIGIN}-probe")
-                for e in self.task.seed_examples(skill, self.config.probe_per_skill, rng)]
+        from teachenv.agents.student_preference import probe_items
+
+        return probe_items(self.task, skill, self.config.probe_per_skill, seed, ORIGIN)
 
     def score(self, drafts: list[TrainingExample], seed: int) -> dict[str, Any]:
         """Each draft's score by the configured signal on the probe set of its skill: ``scores`` (the mean over

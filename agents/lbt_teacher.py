@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.core.errors import ConfigError
 from teachenv.core.records import TrainingExample
-from teachenv.teacher.align import AlignConfig
+from teachenv.teacher.align import AlignConfig, text_pair
 
 
 class LbtM2Config(BaseModel):
@@ -68,9 +68,8 @@ def preference_pairs(backend: Any, engine: Any, drafts: Sequence[TrainingExample
         d_best, d_worst = drafts[best], drafts[worst]
         skill = d_best.example.skill
         request = engine.preference_request(skill, params.get(skill, {}))
-        prompt, chosen = backend.preference_text(request, d_best.example.prompt, d_best.example.answer)
-        _, rejected = backend.preference_text(request, d_worst.example.prompt, d_worst.example.answer)
-        if chosen != rejected:
-            pairs.append({"prompt": prompt, "chosen": chosen, "rejected": rejected,
-                          "chosen_score": float(scores[best]), "rejected_score": float(scores[worst])})
+        pair = text_pair(backend, request, (d_best.example.prompt, d_best.example.answer),
+                         (d_worst.example.prompt, d_worst.example.answer))
+        if pair is not None:
+            pairs.append({**pair, "chosen_score": float(scores[best]), "rejected_score": float(scores[worst])})
     return pairs

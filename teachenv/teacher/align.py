@@ -57,20 +57,32 @@ class AlignConfig(BaseModel):
         return self
 
 
+def text_pair(backend: Any, request: Any, chosen: tuple[str, str], rejected: tuple[str, str]) -> dict[str, str] | None:
+    """The DPO pair of two drafted (question, answer) examples written for the engine's one-example writing
+    ``request``, in the form ``backend`` is prompted with (``preference_text``); None when either text is
+    empty or the two are the same (nothing to prefer)."""
+    prompt, chosen_text = backend.preference_text(request, *chosen)
+    _, rejected_text = backend.preference_text(request, *rejected)
+    if not chosen_text or not rejected_text or chosen_text == rejected_text:
+        return None
+    return {"prompt": prompt, "chosen": chosen_text, "rejected": rejected_text}
+
+
 def align_teacher(backend: Any, pairs: Sequence[dict[str, str]], config: AlignConfig, out_dir: str | Path,
-                  ledger: CostLedger | None = None, callbacks: Sequence[Any] = ()) -> Path:
-    """DPO the backend's adapter on ``pairs``, save it in ``out_dir``, make the backend sample it; the folder.
-    Runs under torch RNG seeded by ``config.seed`` (a new adapter's initial weights included); the caller's
-    RNG state is restored afterwards."""
+                  ledger: CostLedger | None = None, callbacks: Sequence[Any] = (), *, load: bool = True) -> Path:
+    """DPO the backend's adapter on ``pairs``, save it in ``out_dir``, make the backend sample it (``load``; a
+    caller that moves the folder afterwards, as a workspace memo does, loads it from its final place itself);
+    the folder. Runs under torch RNG seeded by ``config.seed`` (a new adapter's initial weights included); the
+    caller's RNG state is restored afterwards."""
     import torch
 
     with torch.random.fork_rng(devices=[]), tempfile.TemporaryDirectory(prefix="teachenv-dpo-") as scratch:
         torch.manual_seed(config.seed)
-        return _align(backend, pairs, config, Path(out_dir), Path(scratch), ledger, callbacks)
+        return _align(backend, pairs, config, Path(out_dir), Path(scratch), ledger, callbacks, load)
 
 
 def _align(backend: Any, pairs: Sequence[dict[str, str]], config: AlignConfig, out: Path, scratch: Path,
-           ledger: CostLedger | None, callbacks: Sequence[Any]) -> Path:
+           ledger: CostLedger | None, callbacks: Sequence[Any], load: bool) -> Path:
     import torch
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback
@@ -105,7 +117,8 @@ def _align(backend: Any, pairs: Sequence[dict[str, str]], config: AlignConfig, o
         trainer.add_callback(callback)
     trainer.train()
     model.save_pretrained(out, selected_adapters=["default"])  # not the reference copy TRL may add
-    backend.load_adapter(out)
+    if load:
+        backend.load_adapter(out)
     if ledger is not None:
         per_pair = sum(len(r["prompt"]) * 2 + len(r["chosen"]) + len(r["rejected"]) + 3 for r in rows) / len(rows)
         ledger.add_work("teacher_dpo_steps", config.steps)

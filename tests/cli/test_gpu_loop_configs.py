@@ -27,7 +27,8 @@ from teachenv.envs.defaults import PLUMBING_DEFAULTS
 CONFIGS = sorted(Path("configs").glob("gpu-loop-*.yaml"))
 ALIGNABLE = ("local-teacher", "transformers", "tiny-teacher")
 STEPS = 150  # stand-in teacher training steps
-SMALL = {"max_new_tokens": 64, "probe_per_skill": 2, "examples_per_call": 5, "batch_size": 8, "drafts_per_skill": 2}
+SMALL = {"max_new_tokens": 64, "probe_per_skill": 2, "examples_per_call": 5, "batch_size": 8, "drafts_per_skill": 2,
+         "drafts_per_call": 1}  # the stand-in writes one example a reply
 
 
 @pytest.fixture(scope="module")
