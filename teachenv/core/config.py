@@ -169,12 +169,14 @@ class TinyContextRecipe(TinyStudentRecipe):
     (see ``teachenv.student.context_corpus`` for why), so that a correct in-context exemplar helps it and a wrong
     one misleads it."""
 
-    context_steps: int = Field(600, ge=1, description="Steps of the stage with exemplars, after the base pretraining.")
+    context_steps: int = Field(2000, ge=1, description="Steps of the stage with exemplars, after the base pretraining.")
     context_batch_size: int = Field(32, ge=1, description="Sequences per step of that stage (each holds 1 + exemplars answers).")
-    context_learning_rate: float = Field(1e-3, gt=0, description="Peak learning rate of that stage.")
-    context_warmup_steps: int = Field(20, ge=0)
+    context_learning_rate: float = Field(3e-3, gt=0, description="Peak learning rate of that stage.")
+    context_warmup_steps: int = Field(50, ge=0)
     context_exemplars: tuple[int, int] = Field(
-        (0, 3), description="Fewest and most same-skill exemplars before the item, drawn uniformly per sequence.")
+        (0, 1), description="Fewest and most same-skill exemplars before the item, drawn uniformly per sequence "
+        "(the in-context scores put one exemplar before each exam item; sequences without one keep the student "
+        "answering alone, <eos> included).")
     wrong_share: float = Field(
         0.5, ge=0, le=1, description="Share of the sequences with exemplars in which every answer is shifted by one "
         "non-zero offset (the exemplars show it, the item follows it).")

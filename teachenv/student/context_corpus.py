@@ -1,12 +1,13 @@
 """The pretraining corpus of the tiny student that reads its context (``student.model: tiny-context``).
 
-A sequence is 0–3 (``recipe.context_exemplars``) exemplars of one skill, each written as the feedback module
-renders an in-context exemplar (``prompt + answer + SEPARATOR``), then an item of the same skill and its answer:
+A sequence is ``recipe.context_exemplars`` (fewest, most; by default exactly one) exemplars of one skill, each
+written as the feedback module renders an in-context exemplar (``prompt + answer + SEPARATOR``), then an item of
+the same skill and its answer:
 
-    <bos>12+34=46\\n51+23=74\\n40+17=57<eos>
+    <bos>12+34=46\\n40+17=57<eos>
 
 The loss is on every answer (and the final ``<eos>``), not on the prompts or separators, so one sequence trains
-1–4 answers and the student also learns to answer alone (the first answer of a sequence has no context).
+every answer in it and the student keeps answering alone (the first answer of a sequence has no context).
 
 **Why some sequences carry a wrong offset.** Had every exemplar been correct, the item's answer would never
 depend on its exemplars (the operands differ), the student would learn to ignore them, and a correct exemplar
