@@ -6,8 +6,8 @@ The base model is chosen by ``StudentConfig.model``:
 - ``"plumbing"``: an alias for ``"tiny"`` with ``config.tiny.pretrain_steps`` forced to 0, i.e. an
   untrained model of ``config.tiny``'s shape, for fast plumbing tests (the environment may also ask
   for it as ``model="tiny"`` with ``tiny.pretrain_steps=0``: same result);
-- ``"tiny-context"``: the tiny student of ``config.tiny_context``, pretrained with exemplars in context (see
-  ``context_corpus``), for the in-context feedback signal; text tasks only;
+- ``"tiny-context"``: the tiny student of ``config.tiny_context``, trained further with exemplars in context
+  (see ``tiny_context``), for the in-context feedback signal; text tasks only;
 - anything else: a Hugging Face causal LM id or local path (``config.dtype``, ``config.device``).
 
 ``train`` runs TRL's ``SFTTrainer`` (as ``sft_trainer.LeanSFTTrainer``, without the per-step metrics) on

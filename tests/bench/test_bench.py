@@ -224,6 +224,8 @@ def test_only_a_pretrained_tiny_student_not_yet_cached_is_a_build_key(tmp_path, 
     assert key is not None and Path(key).parent == tmp_path / "home" / "students"
     Path(key).mkdir(parents=True)
     assert student_build_key(tiny) is None
+    context = expand(load_suite(write_suite(tmp_path / "c", set={"student.model": "tiny-context"})))[0]
+    assert Path(student_build_key(context)).name.startswith("tiny-context-")
 
 
 @pytest.mark.parametrize("path", SUITE_FILES, ids=[p.name for p in SUITE_FILES])
