@@ -7,7 +7,8 @@ inner engine (``inner``: procedural, noisy, llm, agent-instruct, or a tiny teach
   draft's skill after one SGD step on the draft alone (Montessori-Instruct's local influence); or
   ``in-context`` — the student's mean gold log-likelihood on that probe set (the LbT "exam") with the draft
   as its in-context exemplar. On the quick-start tiny student only influence carries information
-  (README "Student-feedback signals": in-context is flat there), hence the default. The probe set is
+  (README "Student-feedback signals": in-context is flat there), hence the default; ``tiny-context`` is a
+  tiny student on which in-context carries some (on the skills it computes). The probe set is
   ``probe_per_skill`` training-side examples of the skill (never validation or test), drawn each round.
 - **Groups**: drafts with the same question compete (the answers to it are picked by score); otherwise each
   skill's drafts are cut, in draft order, into groups of ``drafts`` and the best of each is kept. A

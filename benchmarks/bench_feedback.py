@@ -1,5 +1,6 @@
 """Student-feedback signals on the arith world: their cost per candidate (batched against naive, measured in
-one run) and whether they carry information on the cached quick-start tiny student (issue 18, item 5).
+one run) and whether they carry information on a cached tiny student (issue 18, item 5): the quick-start one
+(``--model tiny``, the default) or the one pretrained with exemplars in context (``--model tiny-context``).
 
 Cost: ``in_context_scores`` batched (candidates × exam rows padded into chunks) against one candidate per call
 with one exam row per forward; ``local_influence`` (save/restore of the LoRA parameters only) against a naive
@@ -11,6 +12,7 @@ probe set with its influence on a disjoint held-out set (one-step usefulness).
 
     python benchmarks/bench_feedback.py            # about a minute on 2 loaded CPU cores
     python benchmarks/bench_feedback.py --candidates 32 --exam 32
+    python benchmarks/bench_feedback.py --model tiny-context   # the student that reads its context
 
 Compare ratios within one run of this script, not seconds across runs.
 """
@@ -39,6 +41,8 @@ def main() -> None:
     parser.add_argument("--exam", type=int, default=16, help="exam / probe items per skill")
     parser.add_argument("--k", type=int, default=4, help="samples per question for learnability")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", choices=("tiny", "tiny-context"), default="tiny",
+                        help="which cached tiny student (built on first use with its default recipe)")
     args = parser.parse_args()
 
     import torch
@@ -50,10 +54,11 @@ def main() -> None:
     from teachenv.tasks.arith.task import ArithConfig, ArithTask
 
     task = ArithTask(ArithConfig(val_per_skill=8, test_per_skill=8))
-    student = LoRAStudent(StudentConfig(model="tiny"), task)
+    student = LoRAStudent(StudentConfig(model=args.model), task)
     rng = np.random.default_rng(args.seed)
     n, m = args.candidates, args.exam
 
+    print(f"# student: {args.model}")
     print("## in-context signal (no adapter): correct vs corrupted exemplar; 'alone' = no exemplar")
     print("skill\talone_acc\tcorrect_ll\tcorrupt_ll\tcorrect_acc\tcorrupt_acc\tcorrect>corrupt")
     for skill in task.skills:

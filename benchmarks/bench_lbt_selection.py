@@ -1,13 +1,15 @@
 """LbT selection (``agents.lbt``) on the arith world: how often the drafts it selects are correct, against the
 drafts it leaves, when the draft source plants wrong answers in half of them (``noisy`` over ``procedural``);
-per signal (local influence at a few step sizes, in-context score), on the cached quick-start tiny student
-before any training (the scoring adapter is fresh). Random selection would give the same share to both sides.
+per signal (local influence at a few step sizes, in-context score), on a cached tiny student (``--model``: the
+quick-start one, or ``tiny-context``, which reads its context) before any training (the scoring adapter is
+fresh). Random selection would give the same share to both sides.
 
     python benchmarks/bench_lbt_selection.py                 # a few minutes on 2 loaded CPU cores
     python benchmarks/bench_lbt_selection.py --per-skill 30 --drafts 2 --seeds 0 1
     python benchmarks/bench_lbt_selection.py --settings influence:0.05 --extra-seeds 1   # + a second tiny student
+    python benchmarks/bench_lbt_selection.py --model tiny-context --seeds 0 1            # the student that reads its context
 
-``--extra-seeds`` adds scoring students (``agent.engine.students``): the quick-start tiny student pretrained with
+``--extra-seeds`` adds scoring students (``agent.engine.students``): the ``--model`` student pretrained with
 each given seed (built once, cached), whose scores are averaged with the first student's.
 """
 
@@ -35,13 +37,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--settings", nargs="+", default=["influence:0.05", "influence:0.5", "in-context:0"])
     parser.add_argument("--extra-seeds", type=int, nargs="*", default=[], help="tiny students' seeds to score too")
+    parser.add_argument("--model", choices=("tiny", "tiny-context"), default="tiny",
+                        help="the scoring student: the quick-start tiny student or the one that reads its context")
     args = parser.parse_args()
-    extra = [{"model": "tiny", "tiny": {"seed": s}} for s in args.extra_seeds]
+    recipe_key = args.model.replace("-", "_")
+    extra = [{"model": args.model, recipe_key: {"seed": s}} for s in args.extra_seeds]
     print("signal\tlr\tseed\tselected_correct\tunselected_correct\tdrafts\tstudents\tforward_passes")
     for setting in args.settings:
         signal, lr = setting.split(":")
         for seed in args.seeds:
-            base = {**PLUMBING_DEFAULTS, "student": {"model": "tiny"}}
+            base = {**PLUMBING_DEFAULTS, "student": {"model": args.model}}
             overrides = ["agent.engine.name=lbt", f"agent.engine.signal={signal}", f"agent.engine.drafts={args.drafts}",
                          f"agent.engine.probe_per_skill={args.probe}", "agent.engine.inner.name=noisy",
                          "agent.engine.inner.wrong_share=0.5", f"agent.engine.students={json.dumps(extra)}"]

@@ -29,3 +29,16 @@ def tiny_student_dir() -> Path:
     recipe, task = TinyStudentRecipe(), ArithTask()
     load_or_build_tiny(recipe, task)
     return tiny_student_path(recipe, task)
+
+
+@pytest.fixture(scope="session")
+def tiny_context_student_dir() -> Path:
+    """The real tiny student that reads its context (default ``tiny-context`` recipe, default arith task),
+    built once per test session and cached under ``TEACHENV_HOME`` like ``tiny_student_dir``."""
+    from teachenv.core.config import TinyContextRecipe
+    from teachenv.student.tiny_model import load_or_build_tiny, tiny_student_path
+    from teachenv.tasks.arith.task import ArithTask
+
+    recipe, task = TinyContextRecipe(), ArithTask()
+    load_or_build_tiny(recipe, task)
+    return tiny_student_path(recipe, task)

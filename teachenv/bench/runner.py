@@ -200,6 +200,8 @@ def student_build_key(episode: Episode) -> str | None:
     if task.modality == "image":
         from teachenv.student.tiny_vlm import tiny_vlm_path
 
+        if student.model == "tiny-context":
+            return None  # no vision recipe: the episode reports it
         recipe = tiny_vlm_recipe(student)
         path = tiny_vlm_path(recipe, task) if recipe is not None and recipe.pretrain_steps > 0 else None
     else:

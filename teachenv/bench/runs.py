@@ -26,8 +26,8 @@ from teachenv.core.run_dir import read_jsonl
 from teachenv.core.run_summary import RunSummary
 
 #: The base models teachenv builds locally; their pretraining seed is ``student.tiny.seed``
-#: (``student.tiny_vlm.seed`` for tasks with images).
-LOCAL_STUDENTS = ("tiny", "plumbing")
+#: (``student.tiny_vlm.seed`` for tasks with images, ``student.tiny_context.seed`` for ``tiny-context``).
+LOCAL_STUDENTS = ("tiny", "plumbing", "tiny-context")
 
 
 BENCH_FILE = "bench.json"
@@ -69,8 +69,8 @@ class RunRecord(Record):
     student_seed: int | None = Field(
         None, description="Pretraining seed of a locally built base student; None for a Hugging Face model.")
     student_seed_key: str | None = Field(
-        None, description="The config key it comes from: student.tiny.seed, or student.tiny_vlm.seed for a task "
-        "with images.")
+        None, description="The config key it comes from: student.tiny.seed, student.tiny_vlm.seed for a task "
+        "with images, or student.tiny_context.seed for tiny-context.")
     status: RunStatus
     error: str | None = Field(None, description="Why the run failed (error.json, or the unreadable file).")
     val_curve: tuple[float, ...] = Field((), description="Validation accuracy per round, round 0 = after reset.")
@@ -183,9 +183,8 @@ def _labels(config: RunConfig | None, bench: BenchCell | None, path: Path) -> di
         agent = f"{agent}+{config.agent.engine.name}"
     student_seed = student_seed_key = None
     if config.student.model in LOCAL_STUDENTS:
-        image = _task_modality(config.task.name) == "image"
-        recipe = config.student.tiny_vlm if image else config.student.tiny
-        student_seed, student_seed_key = recipe.seed, f"student.{'tiny_vlm' if image else 'tiny'}.seed"
+        field = student_recipe_field(config.student.model, _task_modality(config.task.name))
+        student_seed, student_seed_key = getattr(config.student, field).seed, f"student.{field}.seed"
     return {
         "suite": bench.suite if bench else None,
         "agent": bench.agent if bench else agent,
@@ -196,6 +195,13 @@ def _labels(config: RunConfig | None, bench: BenchCell | None, path: Path) -> di
         "student_seed": student_seed,
         "student_seed_key": student_seed_key,
     }
+
+
+def student_recipe_field(model: str, modality: str) -> str:
+    """The ``student`` field holding the recipe of a locally built base student (see ``LOCAL_STUDENTS``)."""
+    if model == "tiny-context":
+        return "tiny_context"
+    return "tiny_vlm" if modality == "image" else "tiny"
 
 
 def _task_modality(name: str) -> str:

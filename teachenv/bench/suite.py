@@ -65,8 +65,8 @@ class SuiteConfig(StrictModel):
     agents: dict[str, dict[str, Any]] = Field(min_length=1, description="Agent label → its overrides.")
     environments: dict[str, dict[str, Any]] = Field(min_length=1, description="Environment label → its overrides.")
     vary_student_seed: bool = Field(
-        False, description="Also set student.tiny.seed to the episode seed (a differently pretrained tiny "
-        "student per seed, each built once)."
+        False, description="Also set student.tiny.seed (student.tiny_context.seed for tiny-context) to the "
+        "episode seed (a differently pretrained tiny student per seed, each built once)."
     )
     workers: int = Field(1, ge=1, description="Episodes run at once (local processes, or Ray tasks in flight).")
     threads_per_worker: int | None = Field(
@@ -216,15 +216,21 @@ def expand(suite: Suite) -> list[Episode]:
                 overrides = [*as_overrides(cfg.overrides), *as_overrides(env_overrides),
                              *as_overrides(agent_overrides), f"seed={seed}", f"name={json.dumps(name)}",
                              f"runs_dir={json.dumps(str(suite.runs_dir))}"]
-                if cfg.vary_student_seed:
-                    overrides.append(f"student.tiny.seed={seed}")
                 try:
+                    if cfg.vary_student_seed:
+                        overrides.append(f"{varied_seed_key(load_config(suite.base_path, overrides))}={seed}")
                     config = load_config(suite.base_path, overrides)
                 except ConfigError as exc:
                     raise ConfigError(f"Suite file {str(suite.path)!r}, episode {name} (environment "
                                       f"{env_label!r}, agent {agent_label!r}): {exc}") from None
                 episodes.append(Episode(cfg.name, env_label, agent_label, seed, config))
     return episodes
+
+
+def varied_seed_key(config: RunConfig) -> str:
+    """The pretraining-seed key that ``vary_student_seed`` sets: ``tiny-context``'s own recipe, else the
+    tiny student's (as before that student existed)."""
+    return "student.tiny_context.seed" if config.student.model == "tiny-context" else "student.tiny.seed"
 
 
 def as_overrides(mapping: dict[str, Any]) -> list[str]:

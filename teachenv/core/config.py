@@ -162,6 +162,46 @@ class TinyStudentRecipe(PretrainingRecipe):
     max_positions: int = Field(256, ge=256, description="Context length; code and few-shot prompts need ≥ 256.")
 
 
+class TinyContextRecipe(TinyStudentRecipe):
+    """The tiny student that reads its context (``student.model: tiny-context``): the tiny student of the
+    inherited fields (by default the quick-start student, built once and shared with ``tiny``), trained further
+    on sequences of same-skill exemplars followed by the item, some of whose answers all carry one wrong offset
+    (see ``teachenv.student.context_corpus`` for why), so that a correct in-context exemplar helps it and a wrong
+    one misleads it."""
+
+    context_steps: int = Field(2000, ge=1, description="Steps of the stage with exemplars, after the base pretraining.")
+    context_batch_size: int = Field(32, ge=1, description="Sequences per step of that stage (each holds 1 + exemplars answers).")
+    context_learning_rate: float = Field(3e-3, gt=0, description="Peak learning rate of that stage.")
+    context_warmup_steps: int = Field(50, ge=0)
+    context_exemplars: tuple[int, int] = Field(
+        (0, 1), description="Fewest and most same-skill exemplars before the item, drawn uniformly per sequence "
+        "(the in-context scores put one exemplar before each exam item; sequences without one keep the student "
+        "answering alone, <eos> included).")
+    wrong_share: float = Field(
+        0.5, ge=0, le=1, description="Share of the sequences with exemplars in which every answer is shifted by one "
+        "non-zero offset (the exemplars show it, the item follows it).")
+    max_offset: int = Field(9, ge=1, description="A shifted sequence's offset is a non-zero integer in [-max_offset, max_offset].")
+
+    @model_validator(mode="after")
+    def _exemplar_range(self) -> TinyContextRecipe:
+        low, high = self.context_exemplars
+        if not 0 <= low <= high <= 8:
+            raise ValueError(f"student.tiny_context.context_exemplars={list(self.context_exemplars)} must be "
+                             "[fewest, most] with 0 <= fewest <= most <= 8, e.g. [0, 3].")
+        return self
+
+    def base(self) -> TinyStudentRecipe:
+        """The tiny student this one starts from (the inherited fields)."""
+        return TinyStudentRecipe(**self.model_dump(include=set(TinyStudentRecipe.model_fields)))
+
+    def context_stage(self) -> TinyContextRecipe:
+        """This recipe with the stage's steps, batch, rate and warm-up in the pretraining fields, as the training
+        loop and the corpus read them."""
+        return self.model_copy(update={"pretrain_steps": self.context_steps, "batch_size": self.context_batch_size,
+                                       "learning_rate": self.context_learning_rate,
+                                       "warmup_steps": self.context_warmup_steps})
+
+
 class TinyVLMRecipe(PretrainingRecipe):
     """The locally built and pretrained tiny vision student (LLaVA: a small CLIP tower, a projector and a
     small Llama with a word-level tokenizer), for tasks whose questions carry an image."""
@@ -184,11 +224,15 @@ class StudentConfig(StrictModel):
     model: str = Field(
         "tiny",
         description="'tiny' (built and pretrained locally from `tiny`, or `tiny_vlm` for tasks with images), "
-        "'plumbing' (the same, untrained), 'surrogate' (the arithmetic world's fitted learning-dynamics model: "
+        "'plumbing' (the same, untrained), 'tiny-context' (built locally from `tiny_context`: a tiny student that "
+        "reads in-context exemplars, for the in-context feedback signal; text tasks only), 'surrogate' (the arithmetic world's fitted learning-dynamics model: "
         "milliseconds a round, for training teachers), or any Hugging Face model id or local path (a causal LM; an "
         "image-text-to-text model for tasks with images).",
     )
     tiny: TinyStudentRecipe = Field(default_factory=TinyStudentRecipe)
+    tiny_context: TinyContextRecipe = Field(
+        default_factory=TinyContextRecipe, description="The recipe of 'tiny-context' (text tasks)."
+    )
     tiny_vlm: TinyVLMRecipe = Field(
         default_factory=TinyVLMRecipe, description="The recipe 'tiny' / 'plumbing' use for tasks with images."
     )

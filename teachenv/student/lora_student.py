@@ -6,6 +6,8 @@ The base model is chosen by ``StudentConfig.model``:
 - ``"plumbing"``: an alias for ``"tiny"`` with ``config.tiny.pretrain_steps`` forced to 0, i.e. an
   untrained model of ``config.tiny``'s shape, for fast plumbing tests (the environment may also ask
   for it as ``model="tiny"`` with ``tiny.pretrain_steps=0``: same result);
+- ``"tiny-context"``: the tiny student of ``config.tiny_context``, trained further with exemplars in context
+  (see ``tiny_context``), for the in-context feedback signal; text tasks only;
 - anything else: a Hugging Face causal LM id or local path (``config.dtype``, ``config.device``).
 
 ``train`` runs TRL's ``SFTTrainer`` (as ``sft_trainer.LeanSFTTrainer``, without the per-step metrics) on
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
     from teachenv.engines.base import TextBackend
     from teachenv.student.vllm_eval import StudentVLLMEval
 
-_TINY_MODELS = ("tiny", "plumbing")
+_TINY_MODELS = ("tiny", "plumbing", "tiny-context")
 RecipeT = TypeVar("RecipeT", TinyStudentRecipe, TinyVLMRecipe)
 # transformers' name for a constant rate after warm-up; plain "constant" ignores warmup_steps.
 _SCHEDULERS = {"constant": "constant_with_warmup", "linear": "linear", "cosine": "cosine"}
@@ -340,11 +342,17 @@ def _checkpointing_argument(config_cls: type) -> str:
 
 def tiny_vlm_recipe(config: StudentConfig) -> TinyVLMRecipe | None:
     """The tiny vision student's recipe when ``config.model`` is ``tiny`` or ``plumbing`` (untrained), else None."""
+    if config.model == "tiny-context":
+        raise ConfigError("student.model='tiny-context' reads text exemplars and has no vision recipe; for a task "
+                          "with images set student.model=tiny.")
     return _tiny(config, config.tiny_vlm)
 
 
 def tiny_recipe(config: StudentConfig) -> TinyStudentRecipe | None:
-    """The tiny student's recipe when ``config.model`` is ``tiny`` or ``plumbing`` (untrained), else None."""
+    """The tiny student's recipe when ``config.model`` is ``tiny`` or ``plumbing`` (untrained), or the
+    ``tiny_context`` recipe for ``tiny-context``; else None."""
+    if config.model == "tiny-context":
+        return config.tiny_context
     return _tiny(config, config.tiny)
 
 

@@ -6,7 +6,9 @@
 with held-out validation accuracy per skill); later calls load the cache. The hash covers the
 recipe, the task's name and config, and ``BUILD_VERSION`` (bump it when the build changes).
 A recipe with ``pretrain_steps == 0`` is an untrained *plumbing* model, built in memory in
-milliseconds and never cached.
+milliseconds and never cached. A ``TinyContextRecipe`` (``student.model: tiny-context``) is built by
+``tiny_context`` (its base student from this cache, then a stage on exemplar sequences) and cached as
+``tiny-context-<hash>``.
 
 Pretraining is a plain torch loop: AdamW, linear warm-up then cosine decay, a fixed number of
 steps, loss on the answer tokens only (prompt tokens are labelled -100). The corpus samples a
@@ -32,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from teachenv.core.config import PretrainingRecipe, TinyStudentRecipe
+from teachenv.core.config import PretrainingRecipe, TinyContextRecipe, TinyStudentRecipe
 from teachenv.core.errors import ConfigError
 from teachenv.core.hashing import content_hash
 from teachenv.core.paths import teachenv_home
@@ -60,6 +62,10 @@ log = logging.getLogger(__name__)
 
 def tiny_student_path(recipe: TinyStudentRecipe, task: GeneratedTask) -> Path:
     """Where the pretrained tiny student for ``recipe`` and ``task`` is (or will be) cached."""
+    if isinstance(recipe, TinyContextRecipe):
+        from teachenv.student.context_corpus import CONTEXT_BUILD_VERSION
+
+        return cached_student_path("tiny-context", recipe, task, CONTEXT_BUILD_VERSION)
     return cached_student_path("tiny", recipe, task, BUILD_VERSION)
 
 
@@ -78,7 +84,12 @@ def load_or_build_tiny(recipe: TinyStudentRecipe, task: GeneratedTask, *,
         return build_tiny_model(recipe)
     path = tiny_student_path(recipe, task)
     if not path.is_dir():
-        _build_into(path, recipe, task, progress=progress)
+        if isinstance(recipe, TinyContextRecipe):
+            from teachenv.student.tiny_context import build_tiny_context_into
+
+            build_tiny_context_into(path, recipe, task, progress=progress)
+        else:
+            _build_into(path, recipe, task, progress=progress)
     return load_tiny(path)
 
 
@@ -97,17 +108,20 @@ def _build_into(path: Path, recipe: TinyStudentRecipe, task: GeneratedTask, *, p
     def write(staging: Path) -> None:
         model, tokenizer = build_tiny_model(recipe)
         seconds = pretrain(model, tokenizer, recipe, task, progress=progress)
-        report = {
-            "val_accuracy": validation_accuracy(model, tokenizer, task),
-            "pretrain_seconds": round(seconds, 2),
-            "parameters": sum(p.numel() for p in model.parameters()),
-            "build_version": BUILD_VERSION,
-        }
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        write_build_record(staging, recipe, task, report)
+        save_student(staging, model, tokenizer, recipe, task, {"pretrain_seconds": round(seconds, 2)}, BUILD_VERSION)
 
     build_atomically(path, write)
+
+
+def save_student(staging: Path, model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, recipe: Any,
+                 task: GeneratedTask, facts: dict[str, Any], build_version: int) -> None:
+    """Save a built tiny student into ``staging`` with its build record; ``report.json`` holds its validation
+    accuracy per skill, ``facts`` (how it was built), its parameter count and ``build_version``."""
+    report = {"val_accuracy": validation_accuracy(model, tokenizer, task), **facts,
+              "parameters": sum(p.numel() for p in model.parameters()), "build_version": build_version}
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    write_build_record(staging, recipe, task, report)
 
 
 def write_build_record(staging: Path, recipe: Any, task: GeneratedTask, report: dict[str, Any]) -> None:
@@ -230,12 +244,14 @@ def pretraining_corpus(recipe: TinyStudentRecipe, task: GeneratedTask, tokenizer
 
 
 def pretrain(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, recipe: TinyStudentRecipe,
-             task: GeneratedTask, *, progress: bool = False) -> float:
-    """Train ``model`` in place for exactly ``recipe.pretrain_steps`` steps; return the seconds taken."""
+             task: GeneratedTask, *, progress: bool = False, corpus: Callable[..., Any] | None = None) -> float:
+    """Train ``model`` in place for exactly ``recipe.pretrain_steps`` steps on ``corpus(recipe, task, tokenizer,
+    rng)`` (default ``pretraining_corpus``); return the seconds taken."""
     import numpy as np
 
     start = time.perf_counter()
-    input_ids, labels, lengths = pretraining_corpus(recipe, task, tokenizer, np.random.default_rng(recipe.seed))
+    corpus = corpus or pretraining_corpus
+    input_ids, labels, lengths = corpus(recipe, task, tokenizer, np.random.default_rng(recipe.seed))
     log.info("pretraining corpus of %d examples built in %.1f s", len(input_ids), time.perf_counter() - start)
 
     def loss_at(step: int) -> Any:

@@ -176,6 +176,12 @@ def test_overrides_apply_set_then_environment_then_agent_and_replace_a_mapping_w
     assert Path(weakest.runs_dir) == tmp_path / "runs"
 
 
+def test_varying_the_student_seed_sets_the_recipe_of_the_student_in_use(tmp_path):
+    suite = write_suite(tmp_path, vary_student_seed=True, set={"env.max_rounds": 2, "student.model": "tiny-context"})
+    config = expand(load_suite(suite))[-1].config
+    assert config.student.tiny_context.seed == 1 and config.student.tiny.seed == 0
+
+
 def test_a_later_successful_attempt_removes_error_json(tmp_path):
     episode = expand(load_suite(write_suite(tmp_path)))[0]
     prepare(episode)
@@ -218,6 +224,8 @@ def test_only_a_pretrained_tiny_student_not_yet_cached_is_a_build_key(tmp_path, 
     assert key is not None and Path(key).parent == tmp_path / "home" / "students"
     Path(key).mkdir(parents=True)
     assert student_build_key(tiny) is None
+    context = expand(load_suite(write_suite(tmp_path / "c", set={"student.model": "tiny-context"})))[0]
+    assert Path(student_build_key(context)).name.startswith("tiny-context-")
 
 
 @pytest.mark.parametrize("path", SUITE_FILES, ids=[p.name for p in SUITE_FILES])
