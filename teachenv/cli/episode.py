@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from teachenv.core.config import RunConfig, dump_config
+from teachenv.core.config import RunConfig, dump_config, recorded_config_text
 from teachenv.core.records import RoundResult
 from teachenv.core.run_dir import RunDirectory, atomic_write_json
 from teachenv.core.run_summary import RunSummary
@@ -82,7 +82,8 @@ def _run_episode(config: RunConfig, run_dir: RunDirectory, lock: ExitStack, *, o
     locked = resume and run_dir.root.exists()  # a resume may clean up what a killed run left: hold it first
     if locked:
         lock.enter_context(run_dir.writer_lock())
-    if resume and run_dir.prepare_resume(dump_config(config)):
+    recorded = run_dir.config_path.read_text(encoding="utf-8") if resume and run_dir.config_path.exists() else ""
+    if resume and run_dir.prepare_resume(recorded_config_text(recorded, config)):
         replay = EpisodeReplay(run_dir)
         if run_dir.summary_path.exists():
             return finished_outcome(run_dir, replay)

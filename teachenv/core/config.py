@@ -402,3 +402,17 @@ def component_options(spec: ComponentSpec, component: Any, path: str = "") -> An
 
 def dump_config(config: RunConfig) -> str:
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def recorded_config_text(recorded_yaml: str, config: RunConfig) -> str:
+    """The text a run directory's ``config.yaml`` must hold for ``config`` to resume it: ``dump_config(config)``,
+    or ``recorded_yaml`` itself when it reads, with this version's defaults for the fields it lacks, as exactly
+    ``config`` (a run started by an older teachenv, before a field with a behaviour-keeping default was added)."""
+    current = dump_config(config)
+    if recorded_yaml == current or not recorded_yaml.strip():
+        return current
+    try:
+        recorded = validate_config(yaml.safe_load(recorded_yaml) or {})
+    except (ConfigError, yaml.YAMLError, TypeError, ValueError):
+        return current
+    return recorded_yaml if recorded.model_dump(mode="json") == config.model_dump(mode="json") else current

@@ -123,6 +123,29 @@ def test_resume_refuses_a_changed_config_and_cleans_half_written_rounds(tmp_path
     assert [r["round"] for r in run_dir.episode_rows()] == [0, 1, 2]
 
 
+def test_a_run_recorded_before_a_field_was_added_resumes_and_a_changed_value_is_still_refused(tmp_path):
+    config = validate_config(apply_overrides(PLUMBING_DEFAULTS, [f"runs_dir={tmp_path}", "env.max_rounds=2"]))
+    run_dir = RunDirectory(tmp_path / "r")
+    run_episode(config, run_dir)
+    run_dir.episode_path.write_text("".join(json.dumps(r) + "\n" for r in run_dir.episode_rows()[:-1]))
+    run_dir.summary_path.unlink()
+    # As an older teachenv wrote it: without a field this version adds with a default that keeps behaviour.
+    old = yaml.safe_load(run_dir.config_path.read_text())
+    del old["student"]["tiny_context"]
+    old_text = yaml.safe_dump(old, sort_keys=False)
+    run_dir.config_path.write_text(old_text)
+    from teachenv.core.errors import RunDirectoryError
+
+    old["student"]["tiny"]["seed"] = 5  # a value that changes the run is refused, named
+    run_dir.config_path.write_text(yaml.safe_dump(old, sort_keys=False))
+    with pytest.raises(RunDirectoryError, match="student.tiny.seed"):
+        run_episode(config, run_dir, resume=True)
+    run_dir.config_path.write_text(old_text)
+    outcome = run_episode(config, run_dir, resume=True)
+    assert outcome.resumed_from == 1 and [r["round"] for r in run_dir.episode_rows()] == [0, 1, 2]
+    assert run_dir.config_path.read_text() == old_text  # the record is left as the run wrote it
+
+
 def test_a_run_directory_without_resume_records_is_refused(tmp_path):
     config = validate_config(apply_overrides(PLUMBING_DEFAULTS, [f"runs_dir={tmp_path}", "env.max_rounds=1"]))
     run_dir = RunDirectory(tmp_path / "r")
