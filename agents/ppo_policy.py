@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from teachenv.agents.base import Policy
 from teachenv.agents.ppo_spaces import counts_of, features
 from teachenv.core.errors import ConfigError
+from teachenv.envs.skill_list import SkillListEnv
 from teachenv.envs.state import RoundState
 
 SHIPPED = Path(__file__).with_name("checkpoints") / "ppo-arith-surrogate.zip"
@@ -42,6 +43,9 @@ class PPOPolicy(Policy):
         self.model: Any = None
 
     def attach(self, env: Any) -> None:
+        if not isinstance(env, SkillListEnv):
+            raise ConfigError(f"Policy 'ppo' reads the skill-list observation, which {type(env).__name__} does not "
+                              "give: use env.id teachenv/SkillList-v0 (or the surrogate's, for training)")
         self.env = env
 
     def allocate(self, state: RoundState) -> np.ndarray:
