@@ -1,9 +1,10 @@
-"""The ``ppo`` policy: a PPO teacher trained for real (Stable-Baselines3) on the fast surrogate, saved, loaded
-as a registered policy and run for a round of the real skill-list env; its errors for a checkpoint of other
-shapes and for a machine without the ``rl`` extra."""
+"""The ``ppo`` policy: a PPO teacher trained for real (Stable-Baselines3, by scripts/train_ppo_teacher.py) on the
+fast surrogate, saved, loaded as a registered policy and run for a round of the real skill-list env; its errors
+for a checkpoint of other shapes and for a machine without the ``rl`` extra."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import gymnasium
@@ -18,21 +19,31 @@ from teachenv.core.errors import ConfigError
 from teachenv.envs.defaults import PLUMBING_DEFAULTS
 from teachenv.envs.surrogate_env import ENV_ID
 from teachenv.envs.teaching_env import INFO_ROUND, INFO_STATE
+from script_loader import load_script
 
-sb3 = pytest.importorskip("stable_baselines3")
+pytest.importorskip("stable_baselines3")
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    """A PPO teacher after 256 steps on the shares-only surrogate (a few seconds)."""
-    model = sb3.PPO("MlpPolicy", wrap(gymnasium.make(ENV_ID, shares_only=True)), n_steps=64, batch_size=32,
-                    n_epochs=2, policy_kwargs={"net_arch": [16]}, seed=0, device="cpu")
-    before = [p.detach().clone() for p in model.policy.parameters()]
-    model.learn(total_timesteps=256)
-    assert any(not np.allclose(a.numpy(), b.detach().numpy()) for a, b in zip(before, model.policy.parameters()))
-    path = tmp_path_factory.mktemp("ppo") / "teacher.zip"
-    model.save(str(path))
-    return path
+def trained(tmp_path_factory):
+    """scripts/train_ppo_teacher.py for 240 steps on the shares-only surrogate (a few seconds): its report."""
+    out = tmp_path_factory.mktemp("ppo") / "teacher.zip"
+    return load_script("scripts/train_ppo_teacher.py").main(
+        ["--out", str(out), "--timesteps", "240", "--n-steps", "120", "--eval-episodes", "2"]) | {"path": out}
+
+
+@pytest.fixture(scope="module")
+def checkpoint(trained):
+    return trained["path"]
+
+
+def test_the_training_script_saves_the_checkpoint_its_curve_and_a_ranking_of_it_against_the_baselines(trained):
+    record = json.loads(trained["path"].with_suffix(".json").read_text())
+    assert [point["update"] for point in record["curve"]] == [1, 2] and record["curve"][-1]["timesteps"] == 240
+    assert all(point["episodes"] == 40 for point in record["curve"])  # 120 steps = 40 episodes of 3 rounds
+    ranking = record["evaluation"]["ranking"]
+    assert sorted(ranking) == ["learning-progress", "ppo", "random", "uniform", "weakest-skill"]
+    assert all(len(record["evaluation"]["agents"][a]["per_seed"]) == 2 for a in ranking)
 
 
 def ppo(path) -> object:
