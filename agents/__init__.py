@@ -17,6 +17,7 @@ _policies.register("learning-progress", "teachenv.agents.learning_progress:Learn
 _policies.register("llm", "teachenv.agents.llm_policy:LLMPolicy")
 _policies.register("stat-syn", "teachenv.agents.stat:StatSynPolicy")
 _policies.register("stat-sel", "teachenv.agents.stat_sel:StatSelPolicy")
+_policies.register("ppo", "teachenv.agents.ppo_policy:PPOPolicy")
 
 _engines.register("procedural", "teachenv.agents.procedural_engine:ProceduralEngine")
 _engines.register("llm", "teachenv.agents.llm_engine:LLMDataEngine")

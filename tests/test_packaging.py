@@ -83,6 +83,16 @@ def test_pyproject_maps_tasks_and_agents_under_the_teachenv_namespace():
     assert package_dir["teachenv.agents"] == "agents"
 
 
+def test_the_ppo_policys_default_checkpoint_is_shipped_as_package_data():
+    from fnmatch import fnmatch
+
+    from teachenv.agents.ppo_policy import SHIPPED
+
+    data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    relative = SHIPPED.relative_to(REPO / "agents").as_posix()
+    assert SHIPPED.is_file() and any(fnmatch(relative, pattern) for pattern in data["teachenv.agents"])
+
+
 def test_every_listed_package_exists_in_the_repo():
     listed = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     found = {_installed_name(d) for d in _package_dirs()}

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from teachenv.core.records import TaskExample, TrainingExample, Verdict
 from teachenv.core.errors import InvalidActionError
 from teachenv.tasks.arith.world import (
-    SKILLS, SUBSKILL_KEYS, Problem, belongs_to, parse_prompt, sample_problem, skill_of,
+    SKILLS, SUBSKILL_KEYS, Problem, belongs_to, parse_prompt, sample_problem, skill_of, train_pool_size,
 )
 from teachenv.tasks.world import WorldItem, WorldTask
 
@@ -45,6 +45,10 @@ class ArithTask(WorldTask):
     @property
     def prompt_style(self) -> Literal["plain", "chat"]:
         return self.config.prompt_style
+
+    def train_pool(self, skill: str) -> int | None:
+        """Distinct training problems of ``skill`` (None: too many to count, never a round's limit)."""
+        return train_pool_size(skill, self.config.digits, self.config.holdout)
 
     def _example(self, problem: Problem) -> TaskExample:
         return TaskExample(

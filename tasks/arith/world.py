@@ -8,6 +8,7 @@ hold out, say, every sum ending in one digit.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -111,6 +112,23 @@ def belongs_to(skill: str, a: int, b: int, digits: int) -> bool:
     if skill == "sub":
         return a >= b
     return skill == "max"
+
+
+#: Operand pairs a skill may have before ``train_pool_size`` stops counting them one by one (4-digit worlds).
+MAX_COUNTED_PAIRS = 1_000_000
+
+
+@functools.cache
+def train_pool_size(skill: str, digits: int, holdout: float) -> int | None:
+    """How many distinct training problems ``skill`` has (its operand pairs outside the validation and test
+    splits): what the procedural engine can ever make of it in one episode. None when the skill has more than
+    ``MAX_COUNTED_PAIRS`` pairs (counting would take seconds; such a pool is never the limit of a round)."""
+    low, high = 10 ** (digits - 1) if digits > 1 else 0, 10**digits
+    seconds = range(2, 10) if skill == "mul" else range(low, high)
+    if (high - low) * len(seconds) > MAX_COUNTED_PAIRS:
+        return None
+    return sum(belongs_to(skill, a, b, digits) and Problem(skill, a, b).split(holdout) == "train"
+               for a in range(low, high) for b in seconds)
 
 
 def sample_problem(skill: str, digits: int, rng: np.random.Generator, params: dict | None = None,

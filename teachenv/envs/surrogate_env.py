@@ -6,14 +6,16 @@ takes milliseconds instead of minutes and a teacher policy can be trained by rei
 What it predicts is only as good as its fit: see ``scripts/fit_surrogate.py`` and the README.
 
 ``shares_only=True`` (``gymnasium.make(ENV_ID, shares_only=True)``) skips the data: a round's requests are
-clipped to the round's cap exactly as the real round clips them (``clip_requests``) and only those counts per
-skill reach the surrogate (``SurrogateStudent.train_counts``), so nothing is generated or verified and a step
-takes well under a millisecond of teachenv's own work. Spaces, observation, ``info`` and state keep their
-keys; ``examples_trained`` counts what the surrogate trained on. The round's record says that no data was made:
-``examples_generated`` and ``examples_accepted`` are 0, ``accepted_by_skill`` is empty, ``requested`` holds the
-counts and ``train.examples`` their total. It differs from the full path only where the real verifier would
-have rejected some of the engine's examples (the full path trains on the accepted ones). This module knows
-neither the dynamics nor the engine.
+clipped to the round's cap exactly as the real round clips them (``clip_requests``), each skill's count cut to
+the new problems its pool of training problems can still give (``teachenv.envs.fresh_draws``: the task's
+``train_pool`` less what the episode already trained on, as the real round drops repeats as duplicates), and
+only those counts per skill reach the surrogate (``SurrogateStudent.train_counts``), so nothing is generated or
+verified and a step takes well under a millisecond of teachenv's own work. Spaces, observation, ``info`` and
+state keep their keys; ``examples_trained`` counts what the surrogate trained on. The round's record says that
+no data was made: ``examples_generated`` and ``examples_accepted`` are 0, ``accepted_by_skill`` is empty,
+``requested`` holds the counts asked and ``train.examples`` the total trained on. Where a pool runs dry the
+kept count is the expected one, so it may differ from the full path's by an example or two. This module
+knows neither the dynamics nor the engine.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from teachenv.core.config import RunConfig, validate_config
 from teachenv.core.errors import ConfigError, InvalidActionError
 from teachenv.core.records import DataGenerationAction, TrainingExample, TrainMetrics
 from teachenv.envs.defaults import world_defaults
+from teachenv.envs.fresh_draws import expected_fresh
 from teachenv.envs.skill_list import SkillListEnv
 from teachenv.envs.teaching_env import RoundData, _Timer, clip_requests, requested_by_skill
 from teachenv.student.surrogate import SurrogateStudent
@@ -62,6 +65,9 @@ class SurrogateSkillListEnv(SkillListEnv):
                 raise ConfigError(f"shares_only=True needs the surrogate student itself, got "
                                   f"{type(self.student).__name__} (a resumed run replays real examples): "
                                   "resume with shares_only=False")
+            if not callable(getattr(self.task, "train_pool", None)):
+                raise ConfigError(f"shares_only=True counts what each skill's pool of training problems can still "
+                                  f"give, and task {self.task.name!r} does not say (no train_pool): use shares_only=False")
             if self.config.budget.examples is not None:
                 raise ConfigError(f"shares_only=True generates no examples to count against budget.examples="
                                   f"{self.config.budget.examples}: leave budget.examples unset or use shares_only=False")
@@ -74,7 +80,8 @@ class SurrogateSkillListEnv(SkillListEnv):
             raise InvalidActionError(f"shares_only=True takes counts per skill, not {len(typed.examples)} "
                                      "ready-made examples: send them to an env made with shares_only=False")
         requests = clip_requests(typed.requests, self.cap)
-        self._counts = requested_by_skill(requests)
+        self._counts = {skill: kept for skill, asked in requested_by_skill(requests).items()
+                        if (kept := expected_fresh(asked, self.task.train_pool(skill), self._accepted_by_skill[skill]))}
         self._accepted_by_skill.update(self._counts)
         return RoundData(requests, accepted=[], rejected=[], made=0)
 

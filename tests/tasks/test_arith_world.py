@@ -301,3 +301,10 @@ def test_arith_prompts_are_plain_text_unless_a_chat_student_asks_for_its_templat
     chat["task"]["prompt_style"] = "markdown"
     with pytest.raises(ConfigError, match="prompt_style"):
         build_task(as_run_config(chat))
+
+
+def test_a_skills_train_pool_is_every_distinct_problem_its_generator_can_make(task):
+    made = {e.example.content_key for e in task.generate("mul", 8000, np.random.default_rng(5))}
+    assert len(made) == task.train_pool("mul") == 497  # 8,000 draws of 497 miss none (odds about 1e-5)
+    assert task.train_pool("add") < task.train_pool("sub") < task.train_pool("max")
+    assert ArithTask(ArithConfig(digits=4)).train_pool("max") is None  # too many pairs to count: never the limit
