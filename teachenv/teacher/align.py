@@ -96,10 +96,18 @@ def _align(backend: Any, pairs: Sequence[dict[str, str]], config: AlignConfig, o
     model = backend.trainable_model({"r": config.lora_r, "lora_alpha": config.lora_alpha, "lora_dropout": 0.0,
                                      "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]})
     max_length = getattr(model.config, "max_position_embeddings", None)
-    if max_length is not None and all(len(backend.tokenizer(r["prompt"])["input_ids"]) >= max_length for r in rows):
+    dropped, truncated = context_overflow(backend.tokenizer, rows, max_length)
+    if dropped == len(rows):
         raise ConfigError(f"align_teacher: every pair's prompt is longer than the teacher's context "
                           f"({max_length} tokens), so DPO would train on nothing; shorten the prompts (the engine's "
                           "few_shot / avoid options) or use a teacher with a longer context.")
+    if dropped or truncated:
+        # TRL drops a pair whose prompt fills the context and cuts the completions of one that overflows it.
+        log.warning("align_teacher: of %d pairs, %d have a prompt longer than the teacher's context (%d tokens) and "
+                    "are left out of DPO, %d more are cut to fit it.", len(rows), dropped, max_length, truncated)
+        if ledger is not None:
+            ledger.add_work("teacher_dpo_pairs_dropped", dropped)
+            ledger.add_work("teacher_dpo_pairs_truncated", truncated)
     args = DPOConfig(
         output_dir=str(scratch), max_steps=config.steps, per_device_train_batch_size=config.batch_size,
         learning_rate=config.learning_rate, beta=config.beta, loss_type=list(config.loss_type),
@@ -124,6 +132,21 @@ def _align(backend: Any, pairs: Sequence[dict[str, str]], config: AlignConfig, o
         ledger.add_work("teacher_dpo_steps", config.steps)
         ledger.add_work("teacher_dpo_tokens", round(per_pair * config.steps * min(config.batch_size, len(rows))))
     return out
+
+
+def context_overflow(tokenizer: Any, rows: Sequence[dict[str, str]], max_length: int | None) -> tuple[int, int]:
+    """(pairs whose prompt alone fills ``max_length`` tokens, pairs whose prompt and longer completion exceed it)."""
+    if max_length is None:
+        return 0, 0
+    dropped = truncated = 0
+    for row in rows:
+        prompt = len(tokenizer(row["prompt"])["input_ids"])
+        longest = max(len(tokenizer(row[k], add_special_tokens=False)["input_ids"]) for k in ("chosen", "rejected"))
+        if prompt >= max_length:
+            dropped += 1
+        elif prompt + longest + 1 > max_length:  # + the end-of-sequence token
+            truncated += 1
+    return dropped, truncated
 
 
 def sequence_logprobs(backend: Any, prompts: Sequence[str], completions: Sequence[str]) -> list[float]:
