@@ -14,7 +14,10 @@ per round) is reported apart from its loop.
     python benchmarks/bench_train_loop.py                 # plumbing student, 3 repeats, about a minute
     python benchmarks/bench_train_loop.py --model tiny --steps 100 --rows 800
 
-On a machine shared with other work, compare the ratios within one run, not seconds across runs.
+On a machine shared with other work, compare the ratios within one run, not seconds across runs; with
+``--cpu-time`` every second is the process's CPU time (``time.process_time``) instead of wall time, which other
+processes' load moves much less (the run is single-threaded under ``OMP_NUM_THREADS=1``; with more threads CPU
+time adds theirs up).
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_round import arith_task, rows, student  # noqa: E402  (reused: the same student and rows)
 
+#: The clock every measurement reads: wall time, or the process's CPU time with ``--cpu-time``.
+now = time.perf_counter
+
 
 class StepClock:
     """Seconds in ``training_step`` (forward + backward) and in the optimiser step, and each step's loss."""
@@ -42,16 +48,16 @@ class StepClock:
         self.fused_adamw = False  # whether the trainer's AdamW ran fused (transformers' default with torch >= 2.8)
 
     def loop_begins(self, *_: object) -> None:
-        self._loop_started = time.perf_counter()
+        self._loop_started = now()
 
     def loop_ends(self, *_: object) -> None:
-        self.loop = time.perf_counter() - self._loop_started
+        self.loop = now() - self._loop_started
 
     def before_optimizer(self, *_: object) -> None:
-        self._opt_started = time.perf_counter()
+        self._opt_started = now()
 
     def after_optimizer(self, *_: object) -> None:
-        self.optimizer += time.perf_counter() - self._opt_started
+        self.optimizer += now() - self._opt_started
 
 
 def timed_trainer(model_name: str, data: list, steps: int, seed: int, *,
@@ -73,9 +79,9 @@ def timed_trainer(model_name: str, data: list, steps: int, seed: int, *,
 
         def training_step(model, inputs, *args, **kwargs):
             clock.batches.append({k: v.clone() for k, v in inputs.items() if hasattr(v, "clone")})
-            started = time.perf_counter()
+            started = now()
             loss = original(model, inputs, *args, **kwargs)
-            clock.forward_backward += time.perf_counter() - started
+            clock.forward_backward += now() - started
             clock.losses.append(float(loss))
             return loss
 
@@ -108,9 +114,9 @@ def timed_trainer(model_name: str, data: list, steps: int, seed: int, *,
     if stock:
         sft_trainer.LeanSFTTrainer = trl.SFTTrainer
     try:
-        started = time.perf_counter()
+        started = now()
         ours.train(data, seed=seed)
-        wall = time.perf_counter() - started
+        wall = now() - started
     finally:
         trl.SFTTrainer.__init__ = build
         sft_trainer.LeanSFTTrainer = lean
@@ -138,13 +144,13 @@ def timed_plain_loop(model_name: str, batches: list[dict], seed: int, *,
     scheduler = get_scheduler(_SCHEDULERS[train.lr_scheduler], optimizer, num_warmup_steps=train.warmup_steps,
                               num_training_steps=len(batches))
     clock = StepClock()
-    started = time.perf_counter()
+    started = now()
     for batch in batches:
-        step_started = time.perf_counter()
+        step_started = now()
         loss = model(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"),
                      labels=batch["labels"]).loss
         loss.backward()
-        clock.forward_backward += time.perf_counter() - step_started
+        clock.forward_backward += now() - step_started
         clock.losses.append(float(loss.detach()))
         clock.before_optimizer()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)  # the trainer's default max_grad_norm
@@ -152,7 +158,7 @@ def timed_plain_loop(model_name: str, batches: list[dict], seed: int, *,
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         clock.after_optimizer()
-    clock.loop = time.perf_counter() - started
+    clock.loop = now() - started
     return clock.loop, clock
 
 
@@ -171,7 +177,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--rows", type=int, default=320)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="measure the process's CPU seconds instead of wall seconds (steadier on a loaded machine)")
     args = parser.parse_args(argv)
+    global now
+    now = time.process_time if args.cpu_time else time.perf_counter
 
     import torch
 
@@ -202,6 +212,7 @@ def main(argv: list[str] | None = None) -> dict:
     keys = ("wall_s", "setup_s", "loop_s", "forward_backward_s", "optimizer_s", "other_s")
     report = {
         "model": args.model, "steps": args.steps, "rows": args.rows, "repeats": args.repeats,
+        "clock": "cpu" if args.cpu_time else "wall",
         **{side: {k: median(side, k) for k in keys} for side in runs},
         "ratio_loop_over_plain": statistics.median(ratios("trainer", "loop_s")),
         "ratio_train_call_over_plain": statistics.median(ratios("trainer", "wall_s")),
@@ -228,7 +239,7 @@ def main(argv: list[str] | None = None) -> dict:
           f"{report['stock_trl_ratio_loop_over_plain']:.2f}); whole LoRAStudent.train ÷ plain loop: "
           f"{report['ratio_train_call_over_plain']:.2f} "
           f"(TRL's own: {report['stock_trl_ratio_train_call_over_plain']:.2f})"
-          f" (medians of {args.repeats} alternating repeats); largest per-step loss difference to the plain loop "
+          f" ({report['clock']} seconds, medians of {args.repeats} alternating repeats); largest per-step loss difference to the plain loop "
           f"{early_loss_gap:.2e} in the first 10 steps, {max_loss_gap:.2e} in all; to TRL's own trainer "
           f"{early_stock_loss_gap:.2e} in the first 10 steps, {stock_loss_gap:.2e} in all")
     return report
