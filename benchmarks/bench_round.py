@@ -11,7 +11,9 @@ Five measurements, each against its naive or bare counterpart within this one ru
    round needs: torch, transformers' Llama, TRL, PEFT) against a 1-round, 1-step ``teachenv run`` (the
    "above floor" seconds are what teachenv itself adds to a process: CLI, config, task, student build, run
    directory, evaluation of the tiny splits); and the floor with TRL's ``SFTTrainer`` imported (``import trl``
-   is lazy: the trainer brings ``datasets``, pandas and pyarrow, which every TRL round imports). Every process
+   is lazy: the trainer brings ``datasets``, pandas and pyarrow, which every TRL round imports). The floors exit
+   as ``teachenv``'s CLI does (the objects left at exit frozen, so Python's final collections skip them), and
+   the floor is also measured exiting as Python does by default, which shows what that saves. Every process
    is timed the same way, from start to exit, and its CPU seconds (user + system) are reported next to the
    wall seconds: on a machine shared with other work they move much less.
 3. **Training**: ``LoRAStudent.train`` against a bare TRL ``SFTTrainer`` on the same rows, adapter and
@@ -65,8 +67,12 @@ IMPORTS = {
                              "from transformers.models.llama import modeling_llama; import trl, peft, datasets",
 }
 
-#: The floor: only what a round needs, nothing of teachenv's.
-FLOOR = "import torch, transformers, trl, peft; from transformers.models.llama import modeling_llama"
+#: How ``teachenv``'s CLI exits: the objects left at exit are frozen, so Python's final collections skip them.
+FROZEN_EXIT = "import atexit, gc; atexit.register(gc.freeze)"
+#: The floor as Python exits by default: only what a round needs, nothing of teachenv's.
+FLOOR_DEFAULT_EXIT = "import torch, transformers, trl, peft; from transformers.models.llama import modeling_llama"
+#: The floor, exiting as the CLI does (so that "above floor" compares like with like).
+FLOOR = f"{FROZEN_EXIT}; {FLOOR_DEFAULT_EXIT}"
 #: The floor with TRL's trainer itself: ``import trl`` is lazy, and ``SFTTrainer`` brings ``datasets`` (and with
 #: it pandas and pyarrow), which any TRL round imports.
 FLOOR_WITH_SFT = FLOOR + "; from trl import SFTTrainer"
@@ -131,6 +137,7 @@ def fixed_cost(folder: Path, size: dict, repeats: int) -> dict:
     by_cause = {label: cumulative[label] - (cumulative[labels[i - 1]] if i else 0.0) for i, label in enumerate(labels)}
     help_s = median_seconds([sys.executable, "-m", "teachenv.cli.main", "--help"], "help")
     floor_s = median_seconds([sys.executable, "-c", FLOOR], "floor")
+    floor_default_exit_s = median_seconds([sys.executable, "-c", FLOOR_DEFAULT_EXIT], "floor_default_exit")
     floor_with_sft_s = median_seconds([sys.executable, "-c", FLOOR_WITH_SFT], "floor_with_sft")
     config = folder / "one-step.yaml"
     config.write_text(yaml.safe_dump(recipe({**size, "examples": 16, "eval_per_skill": 2}, 1, steps=1)))
@@ -139,6 +146,7 @@ def fixed_cost(folder: Path, size: dict, repeats: int) -> dict:
                                  "--overwrite"], "one_step_run", env=lambda: run_environment(folder))
     return {"cumulative_s": cumulative, "by_cause_s": by_cause, "teachenv_help_s": help_s, "floor_s": floor_s,
             "one_step_run_s": one_step_s, "above_floor_s": one_step_s - floor_s,
+            "floor_default_exit_s": floor_default_exit_s,
             "floor_with_sft_trainer_s": floor_with_sft_s, "above_floor_with_sft_trainer_s": one_step_s - floor_with_sft_s,
             "cpu_s": cpu, "above_floor_cpu_s": cpu["one_step_run"] - cpu["floor"],
             "above_floor_with_sft_trainer_cpu_s": cpu["one_step_run"] - cpu["floor_with_sft"]}
@@ -257,6 +265,10 @@ def table(report: dict) -> str:
                      f"(above {f['above_floor_with_sft_trainer_s']:.2f} s)"
                      + (f"; CPU {cpu['floor_with_sft']:.2f} s vs {cpu['one_step_run']:.2f} s "
                         f"(above {f['above_floor_with_sft_trainer_cpu_s']:.2f} s)" if cpu else "") + " |")
+    if "floor_default_exit_s" in f:
+        lines.append(f"| the floor exiting as Python does by default (its final collections walk every object) | "
+                     f"{f['floor_default_exit_s']:.2f} s" + (f"; CPU {cpu['floor_default_exit']:.2f} s" if cpu else "")
+                     + " |")
     if cpu:
         lines.append(f"| CPU seconds (user + system) of `import teachenv` and `teachenv --help` | "
                      f"{cpu['+ import teachenv']:.2f} s, {cpu['help']:.2f} s |")
