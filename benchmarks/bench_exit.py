@@ -80,10 +80,12 @@ def main(argv: list[str] | None = None) -> dict:
                   "processes": measure(Path(tmp), args.repeats), "load_after": os.getloadavg()[0]}
     p = report["processes"]
     # Like with like: the run and the floor both exit as the CLI does.
-    report["above_floor_with_sft_cpu_s"] = p["1-round 1-step run"]["cpu_s"] - p["floor with SFTTrainer, CLI's exit"]["cpu_s"]
-    report["above_floor_cpu_s"] = p["1-round 1-step run"]["cpu_s"] - p["floor, CLI's exit"]["cpu_s"]
+    run_cpu = p["1-round 1-step run"]["cpu_s"]
+    report["above_floor_with_sft_cpu_s"] = run_cpu - p["floor with SFTTrainer, CLI's exit"]["cpu_s"]
+    report["above_floor_cpu_s"] = run_cpu - p["floor, CLI's exit"]["cpu_s"]
     print(json.dumps(report, indent=2))
-    print(f"\n{report['cores']} cores; load average {report['load_before']:.1f} before, {report['load_after']:.1f} after; "
+    print(f"\n{report['cores']} cores; load average {report['load_before']:.1f} before, "
+          f"{report['load_after']:.1f} after; "
           f"medians of {args.repeats} alternating fresh processes\n")
     print("| process | CPU (s) | wall (s) |\n| --- | --- | --- |")
     for label, row in p.items():

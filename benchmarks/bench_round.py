@@ -147,7 +147,8 @@ def fixed_cost(folder: Path, size: dict, repeats: int) -> dict:
     return {"cumulative_s": cumulative, "by_cause_s": by_cause, "teachenv_help_s": help_s, "floor_s": floor_s,
             "one_step_run_s": one_step_s, "above_floor_s": one_step_s - floor_s,
             "floor_default_exit_s": floor_default_exit_s,
-            "floor_with_sft_trainer_s": floor_with_sft_s, "above_floor_with_sft_trainer_s": one_step_s - floor_with_sft_s,
+            "floor_with_sft_trainer_s": floor_with_sft_s,
+            "above_floor_with_sft_trainer_s": one_step_s - floor_with_sft_s,
             "cpu_s": cpu, "above_floor_cpu_s": cpu["one_step_run"] - cpu["floor"],
             "above_floor_with_sft_trainer_cpu_s": cpu["one_step_run"] - cpu["floor_with_sft"]}
 

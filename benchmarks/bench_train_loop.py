@@ -201,7 +201,8 @@ def main(argv: list[str] | None = None) -> dict:
         gaps = [abs(a - b) for a, b in zip(clock.losses, plain_clock.losses)]
         max_loss_gap, early_loss_gap = max(max_loss_gap, *gaps), max(early_loss_gap, *gaps[:10])
         stock_gaps = [abs(a - b) for a, b in zip(clock.losses, stock_clock.losses)]
-        stock_loss_gap, early_stock_loss_gap = max(stock_loss_gap, *stock_gaps), max(early_stock_loss_gap, *stock_gaps[:10])
+        stock_loss_gap = max(stock_loss_gap, *stock_gaps)
+        early_stock_loss_gap = max(early_stock_loss_gap, *stock_gaps[:10])
 
     def median(side: str, key: str) -> float:
         return statistics.median(run[key] for run in runs[side])
@@ -239,7 +240,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"{report['stock_trl_ratio_loop_over_plain']:.2f}); whole LoRAStudent.train ÷ plain loop: "
           f"{report['ratio_train_call_over_plain']:.2f} "
           f"(TRL's own: {report['stock_trl_ratio_train_call_over_plain']:.2f})"
-          f" ({report['clock']} seconds, medians of {args.repeats} alternating repeats); largest per-step loss difference to the plain loop "
+          f" ({report['clock']} seconds, medians of {args.repeats} alternating repeats); "
+          f"largest per-step loss difference to the plain loop "
           f"{early_loss_gap:.2e} in the first 10 steps, {max_loss_gap:.2e} in all; to TRL's own trainer "
           f"{early_stock_loss_gap:.2e} in the first 10 steps, {stock_loss_gap:.2e} in all")
     return report
