@@ -86,8 +86,8 @@ class LeanSFTTrainer(SFTTrainer):
         labels = inputs.get("labels")
         if labels is None or labels.device.type in _TRITON_DEVICES or "shift_labels" in inputs:
             return False
-        vocab = self.model.get_output_embeddings().weight.shape[0]
-        return labels.numel() * vocab <= MODEL_LOSS_MAX_LOGITS
+        head = self.model.get_output_embeddings()
+        return head is not None and labels.numel() * head.weight.shape[0] <= MODEL_LOSS_MAX_LOGITS
 
     def _model_loss(self, model, inputs, return_outputs, num_items_in_batch):  # noqa: ANN001, ANN202
         """The model's own cross-entropy, summed over the completion tokens and divided by their count (TRL's
