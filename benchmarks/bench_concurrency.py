@@ -37,10 +37,15 @@ CONFIG = {
 POLICIES = {"default": "", "PASSIVE": "PASSIVE"}
 
 
-def start(folder: Path, config: Path, label: str, policy: str) -> subprocess.Popen:
+def run_environment(folder: Path, policy: str = "PASSIVE") -> dict[str, str]:
+    """A run's environment: a fresh ``TEACHENV_HOME`` under ``folder``, offline, ``OMP_WAIT_POLICY=policy``."""
     home = Path(tempfile.mkdtemp(prefix="home-", dir=folder))
-    env = {**os.environ, "TEACHENV_HOME": str(home), "OMP_WAIT_POLICY": policy,
-           "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    return {**os.environ, "TEACHENV_HOME": str(home), "OMP_WAIT_POLICY": policy,
+            "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+
+
+def start(folder: Path, config: Path, label: str, policy: str) -> subprocess.Popen:
+    env = run_environment(folder, policy)
     return subprocess.Popen([sys.executable, "-m", "teachenv.cli.main", "run", str(config), "--name", label,
                              "--overwrite"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             cwd=folder)

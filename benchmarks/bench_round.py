@@ -11,7 +11,11 @@ Five measurements, each against its naive or bare counterpart within this one ru
    round needs: torch, transformers' Llama, TRL, PEFT) against a 1-round, 1-step ``teachenv run`` (the
    "above floor" seconds are what teachenv itself adds to a process: CLI, config, task, student build, run
    directory, evaluation of the tiny splits); and the floor with TRL's ``SFTTrainer`` imported (``import trl``
-   is lazy: the trainer brings ``datasets``, pandas and pyarrow, which every TRL round imports).
+   is lazy: the trainer brings ``datasets``, pandas and pyarrow, which every TRL round imports). The floors exit
+   as ``teachenv``'s CLI does (the objects left at exit frozen, so Python's final collections skip them), and
+   the floor is also measured exiting as Python does by default, which shows what that saves. Every process
+   is timed the same way, from start to exit, and its CPU seconds (user + system) are reported next to the
+   wall seconds: on a machine shared with other work they move much less.
 3. **Training**: ``LoRAStudent.train`` against a bare TRL ``SFTTrainer`` on the same rows, adapter and
    settings (same steps; the final loss of both is reported: it should match).
 4. **Continual vs retrain** (epoch-faithful: ``student.train.epochs`` with ``max_steps: null``, so each
@@ -37,6 +41,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,6 +52,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_concurrency import run_environment  # noqa: E402  (reused: a `teachenv run`'s own home and settings)
 from bench_concurrency import start as start_run  # noqa: E402  (reused: a `teachenv run` in its own home)
 from bench_concurrency import wait_all  # noqa: E402
 
@@ -61,8 +67,12 @@ IMPORTS = {
                              "from transformers.models.llama import modeling_llama; import trl, peft, datasets",
 }
 
-#: The floor: only what a round needs, nothing of teachenv's.
-FLOOR = "import torch, transformers, trl, peft; from transformers.models.llama import modeling_llama"
+#: How ``teachenv``'s CLI exits: the objects left at exit are frozen, so Python's final collections skip them.
+FROZEN_EXIT = "import atexit, gc; atexit.register(gc.freeze)"
+#: The floor as Python exits by default: only what a round needs, nothing of teachenv's.
+FLOOR_DEFAULT_EXIT = "import torch, transformers, trl, peft; from transformers.models.llama import modeling_llama"
+#: The floor, exiting as the CLI does (so that "above floor" compares like with like).
+FLOOR = f"{FROZEN_EXIT}; {FLOOR_DEFAULT_EXIT}"
 #: The floor with TRL's trainer itself: ``import trl`` is lazy, and ``SFTTrainer`` brings ``datasets`` (and with
 #: it pandas and pyarrow), which any TRL round imports.
 FLOOR_WITH_SFT = FLOOR + "; from trl import SFTTrainer"
@@ -103,30 +113,44 @@ def anatomy(folder: Path, size: dict) -> dict:
 
 
 def fixed_cost(folder: Path, size: dict, repeats: int) -> dict:
-    def median_seconds(argv: list[str]) -> float:
-        times = []
+    """Fresh processes, each timed the same way (from start to exit), with the CPU seconds they used (user + system,
+    from the kernel's accounting of the child): other work's load moves wall seconds much more than CPU seconds."""
+    cpu: dict[str, float] = {}
+
+    def median_seconds(argv: list[str], label: str, env: dict | None = None) -> float:
+        times, cpu_times = [], []
         for _ in range(repeats):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
-            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                  env=env() if callable(env) else env, cwd=folder)
             times.append(time.perf_counter() - started)
+            if done.returncode != 0:
+                sys.exit(f"{label} failed ({' '.join(argv)}):\n{done.stderr}")
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu_times.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        cpu[label] = statistics.median(cpu_times)
         return statistics.median(times)
 
-    cumulative = {label: median_seconds([sys.executable, "-c", code]) for label, code in IMPORTS.items()}
+    cumulative = {label: median_seconds([sys.executable, "-c", code], label) for label, code in IMPORTS.items()}
     labels = list(cumulative)
     by_cause = {label: cumulative[label] - (cumulative[labels[i - 1]] if i else 0.0) for i, label in enumerate(labels)}
-    help_s = median_seconds([sys.executable, "-m", "teachenv.cli.main", "--help"])
-    floor_s = median_seconds([sys.executable, "-c", FLOOR])
-    floor_with_sft_s = median_seconds([sys.executable, "-c", FLOOR_WITH_SFT])
+    help_s = median_seconds([sys.executable, "-m", "teachenv.cli.main", "--help"], "help")
+    floor_s = median_seconds([sys.executable, "-c", FLOOR], "floor")
+    floor_default_exit_s = median_seconds([sys.executable, "-c", FLOOR_DEFAULT_EXIT], "floor_default_exit")
+    floor_with_sft_s = median_seconds([sys.executable, "-c", FLOOR_WITH_SFT], "floor_with_sft")
     config = folder / "one-step.yaml"
     config.write_text(yaml.safe_dump(recipe({**size, "examples": 16, "eval_per_skill": 2}, 1, steps=1)))
-    runs = []
-    for _ in range(repeats):
-        [seconds] = wait_all([start_run(folder, config, "one-step", "PASSIVE")])
-        runs.append(seconds)
-    one_step_s = statistics.median(runs)
+    # Timed like the floor (not through bench_concurrency's polling, which adds up to 0.2 s), each in a fresh home.
+    one_step_s = median_seconds([sys.executable, "-m", "teachenv.cli.main", "run", str(config), "--name", "one-step",
+                                 "--overwrite"], "one_step_run", env=lambda: run_environment(folder))
     return {"cumulative_s": cumulative, "by_cause_s": by_cause, "teachenv_help_s": help_s, "floor_s": floor_s,
             "one_step_run_s": one_step_s, "above_floor_s": one_step_s - floor_s,
-            "floor_with_sft_trainer_s": floor_with_sft_s, "above_floor_with_sft_trainer_s": one_step_s - floor_with_sft_s}
+            "floor_default_exit_s": floor_default_exit_s,
+            "floor_with_sft_trainer_s": floor_with_sft_s,
+            "above_floor_with_sft_trainer_s": one_step_s - floor_with_sft_s,
+            "cpu_s": cpu, "above_floor_cpu_s": cpu["one_step_run"] - cpu["floor"],
+            "above_floor_with_sft_trainer_cpu_s": cpu["one_step_run"] - cpu["floor_with_sft"]}
 
 
 def arith_task():
@@ -231,12 +255,24 @@ def table(report: dict) -> str:
     causes = ", ".join(f"{k} {v:.2f} s" for k, v in f["by_cause_s"].items())
     lines.append(f"| fixed cost per process (fresh subprocess, median) | {causes}; "
                  f"`teachenv --help` {f['teachenv_help_s']:.2f} s |")
+    cpu = f.get("cpu_s")
     lines.append(f"| floor (torch, transformers' Llama, TRL, PEFT only) vs 1-round 1-step `teachenv run` | "
-                 f"{f['floor_s']:.2f} s vs {f['one_step_run_s']:.2f} s (above floor {f['above_floor_s']:.2f} s) |")
+                 f"{f['floor_s']:.2f} s vs {f['one_step_run_s']:.2f} s (above floor {f['above_floor_s']:.2f} s)"
+                 + (f"; CPU {cpu['floor']:.2f} s vs {cpu['one_step_run']:.2f} s (above {f['above_floor_cpu_s']:.2f} s)"
+                    if cpu else "") + " |")
     if "floor_with_sft_trainer_s" in f:
         lines.append(f"| floor with TRL's `SFTTrainer` (+ datasets, pandas, pyarrow) vs the same run | "
                      f"{f['floor_with_sft_trainer_s']:.2f} s vs {f['one_step_run_s']:.2f} s "
-                     f"(above {f['above_floor_with_sft_trainer_s']:.2f} s) |")
+                     f"(above {f['above_floor_with_sft_trainer_s']:.2f} s)"
+                     + (f"; CPU {cpu['floor_with_sft']:.2f} s vs {cpu['one_step_run']:.2f} s "
+                        f"(above {f['above_floor_with_sft_trainer_cpu_s']:.2f} s)" if cpu else "") + " |")
+    if "floor_default_exit_s" in f:
+        lines.append(f"| the floor exiting as Python does by default (its final collections walk every object) | "
+                     f"{f['floor_default_exit_s']:.2f} s" + (f"; CPU {cpu['floor_default_exit']:.2f} s" if cpu else "")
+                     + " |")
+    if cpu:
+        lines.append(f"| CPU seconds (user + system) of `import teachenv` and `teachenv --help` | "
+                     f"{cpu['+ import teachenv']:.2f} s, {cpu['help']:.2f} s |")
     lines.append(f"| training: `LoRAStudent.train` vs bare TRL `SFTTrainer` ({t['rows']} rows, {t['steps']} steps) | "
                  f"{t['teachenv_s']:.1f} s vs {t['trl_s']:.1f} s (TRL ÷ ours {t['ratio_trl_over_teachenv']:.2f}); "
                  f"final loss {t['teachenv_loss']:.4f} vs {t['trl_loss']:.4f} |")

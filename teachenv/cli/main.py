@@ -4,6 +4,8 @@ commands, so that start-up and ``--help`` are fast."""
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 from pathlib import Path
 from typing import Annotated
@@ -155,6 +157,11 @@ def main() -> None:
     # beside other work) wait on each other's busy threads and crawl, ~5-20x slower. Read once, when
     # torch loads, so it is set here, before any command imports torch; a value the user set is kept.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # At exit, Python's collector walks every object still alive (torch and transformers make hundreds of
+    # thousands): ~0.5 s of CPU per process here, for memory the process is giving back anyway. Registered first,
+    # this runs after every other exit handler and freezes what is left, so the final collections skip it;
+    # exit handlers, file closing and module teardown still run as before.
+    atexit.register(gc.freeze)
     app()
 
 

@@ -1,7 +1,10 @@
 """LeanSFTTrainer: the fused LM head computes log-probabilities only on teachenv's configuration, keeps TRL's
-outputs on any other, and a student's training leaves its base model's forward as it was."""
+outputs on any other; on CPU small logits take the model's own loss (the same value), large ones the fused head;
+the TRL methods it builds on are still there; and a student's training leaves its base model's forward as it was."""
 
 from __future__ import annotations
+
+import inspect
 
 import numpy as np
 import pytest
@@ -20,8 +23,9 @@ def student() -> LoRAStudent:
     return LoRAStudent(config, task)
 
 
-def fused_outputs(student: LoRAStudent, tmp_path, **options):
-    """One batch through a freshly built LeanSFTTrainer's fused head, and the trainer."""
+def fused_outputs(student: LoRAStudent, tmp_path, *, with_outputs: bool = False, **options):
+    """One batch through a freshly built LeanSFTTrainer's fused head, and the trainer, and its ``compute_loss``
+    (with the outputs it computed the loss from when ``with_outputs``)."""
     from trl import SFTConfig
 
     from teachenv.student.sft_trainer import LeanSFTTrainer
@@ -36,7 +40,7 @@ def fused_outputs(student: LoRAStudent, tmp_path, **options):
                                  processing_class=student.tokenizer)
         batch = next(iter(trainer.get_train_dataloader()))
         outputs = trainer.model(**batch, fused_lm_head=True)
-        loss = trainer.compute_loss(trainer.model, dict(batch))
+        loss = trainer.compute_loss(trainer.model, dict(batch), return_outputs=with_outputs)
     finally:
         vars(student.base).pop("forward", None)
         student.base = adapter.unload()
@@ -62,3 +66,42 @@ def test_training_leaves_the_base_models_forward_unpatched(student):
     student.train(student.task.generate("add", 4, np.random.default_rng(1)), seed=0)
     assert "forward" not in vars(student.base)
     student.reset(seed=0)
+
+
+def test_on_cpu_small_logits_take_the_models_own_loss_with_the_fused_heads_value(student, tmp_path):
+    trainer, fused, (loss, outputs) = fused_outputs(student, tmp_path, with_outputs=True)
+    assert outputs.logits is not None and not hasattr(outputs, "log_probs")  # the model's own forward and loss
+    expected = -fused.log_probs.detach().sum() / fused.label_mask.sum()
+    assert float(loss.detach()) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_on_cpu_large_logits_keep_the_fused_head(student, tmp_path, monkeypatch):
+    from teachenv.student import sft_trainer
+
+    monkeypatch.setattr(sft_trainer, "MODEL_LOSS_MAX_LOGITS", 0)
+    _, fused, (loss, outputs) = fused_outputs(student, tmp_path, with_outputs=True)
+    assert outputs.log_probs is not None and outputs.entropy is None
+    assert float(loss.detach()) == float(-fused.log_probs.detach().sum() / fused.label_mask.sum())
+
+
+def test_the_trl_methods_lean_trainer_builds_on_are_unchanged(student, tmp_path):
+    """If this fails, TRL changed what ``LeanSFTTrainer`` overrides or relies on: re-read TRL's ``compute_loss``
+    and ``__init__`` (the fused head patch) and update ``teachenv/student/sft_trainer.py``."""
+    import torch
+    from trl import SFTConfig, SFTTrainer
+
+    assert list(inspect.signature(SFTTrainer.compute_loss).parameters) == [
+        "self", "model", "inputs", "return_outputs", "num_items_in_batch"]
+    rows = student.task.generate("add", 4, np.random.default_rng(0))
+    args = SFTConfig(output_dir=str(tmp_path), use_cpu=True, report_to="none", bf16=False, fp16=False,
+                     completion_only_loss=True, **{_checkpointing_argument(SFTConfig): False})
+    adapter = student._new_adapter(seed=0)
+    try:
+        SFTTrainer(model=adapter, args=args, train_dataset=student._train_dataset(rows),
+                   processing_class=student.tokenizer)
+        assert "forward" in vars(student.base)  # TRL patches the fused head onto the base model's instance
+        ids = torch.tensor([[1, 2, 3, 4]])
+        assert student.base(input_ids=ids, labels=ids, fused_lm_head=True).log_probs.shape == (1, 3)
+    finally:
+        vars(student.base).pop("forward", None)
+        student.base = adapter.unload()
