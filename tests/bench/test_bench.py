@@ -21,6 +21,7 @@ from rich.console import Console
 
 from teachenv.bench.runner import Attempt, _progress, prepare, record, schedule, status, student_build_key
 from teachenv.bench.suite import expand, load_suite
+from teachenv.core.config import load_config
 from teachenv.core.errors import ConfigError
 from teachenv.envs.defaults import PLUMBING_DEFAULTS
 
@@ -240,7 +241,19 @@ def test_cpu_offline_suite_runs_three_policies_over_five_seeds():
     suite = load_suite(REPO / "configs" / "suites" / "cpu-offline.yaml")
     policies = {e.agent: e.config.agent.policy.name for e in expand(suite)}
     assert policies == {"weakest-skill": "weakest-skill", "random": "random", "uniform": "uniform"}
-    assert suite.config.seeds == [0, 1, 2, 3, 4]
+    assert suite.config.seeds == [5, 6, 7, 8, 9]
+
+
+def test_cpu_offline_suite_trains_as_much_in_total_as_the_quickstart_in_half_size_rounds():
+    quickstart = load_config(REPO / "configs" / "quickstart.yaml")
+    suite = load_suite(REPO / "configs" / "suites" / "cpu-offline.yaml")
+
+    def totals(cfg):
+        return (cfg.env.max_rounds * cfg.env.examples_per_round, cfg.env.max_rounds * cfg.student.train.max_steps)
+
+    for episode in expand(suite):
+        assert episode.config.env.max_rounds == 2 * quickstart.env.max_rounds
+        assert totals(episode.config) == totals(quickstart)
 
 
 def test_load_suite_error_names_the_file_and_the_key(tmp_path):
