@@ -56,6 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from teachenv.agents.lbt_exemplars import LbtM3Config, exam, guidance, guided_engine, refine
 from teachenv.agents.lbt_teacher import LbtM2Config, alignable_teacher, preference_pairs
+from teachenv.agents.student_preference import lora_student, probe_items, student_scores
 from teachenv.core.config import EngineSpec, StudentConfig
 from teachenv.core.errors import ConfigError, EnvStateError
 from teachenv.core.ledger import CostLedger
@@ -228,18 +229,11 @@ class LbtEngine(DataEngine):
 
     def lora_student(self) -> Any:
         """The environment's student past a replay wrapper; a ConfigError unless it is a LoRA student."""
-        student = getattr(self.env.student, "inner", self.env.student)
-        if not hasattr(student, "adapter_for_scoring"):
-            raise ConfigError(f"lbt scores drafts (and M3 examines) through a LoRA student's model; "
-                              f"{type(student).__name__} has none. Use a LoRA student (student.model: tiny, or a "
-                              "Hugging Face model).")
-        return student
+        return lora_student(self.env, "lbt (its scoring and M3's exam)")
 
     # -- scoring -------------------------------------------------------------------------------------
     def probe(self, skill: str, seed: int) -> list[TrainingExample]:
         """``probe_per_skill`` training-side examples of ``skill`` with their gold answers."""
-        from teachenv.agents.student_preference import probe_items
-
         return probe_items(self.task, skill, self.config.probe_per_skill, seed, ORIGIN)
 
     def score(self, drafts: list[TrainingExample], seed: int) -> dict[str, Any]:
@@ -257,23 +251,16 @@ class LbtEngine(DataEngine):
         return {"scores": scores, "per_student": per_student} if self.extra else {"scores": scores}
 
     def score_with(self, student: Any, drafts: list[TrainingExample], seed: int, ledger: Any) -> list[float]:
-        """One student's score of each draft."""
-        from teachenv.student.feedback import in_context_scores, local_influence
-
+        """One student's score of each draft (in-context: the mean gold log-likelihood)."""
         by_skill: dict[str, list[int]] = defaultdict(list)
         for i, d in enumerate(drafts):
             by_skill[d.example.skill].append(i)
         scores = [0.0] * len(drafts)
         with student.adapter_for_scoring(seed):
             for skill, index in by_skill.items():
-                probe = self.probe(skill, seed)
-                if self.config.signal == "influence":
-                    values = local_influence(student, [[drafts[i]] for i in index], probe,
-                                             learning_rate=self.config.influence_lr,
-                                             batch_size=self.config.batch_size, ledger=ledger).influence
-                else:
-                    values = in_context_scores(student, [drafts[i] for i in index], probe,
-                                               batch_size=self.config.batch_size, ledger=ledger).mean_loglik
+                values = student_scores(student, [drafts[i] for i in index], self.probe(skill, seed),
+                                        self.config.signal, metric="loglik", learning_rate=self.config.influence_lr,
+                                        batch_size=self.config.batch_size, ledger=ledger)
                 for i, v in zip(index, values, strict=True):
                     scores[i] = float(v)
         return scores

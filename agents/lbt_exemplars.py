@@ -22,13 +22,12 @@ scoring, selection or DPO.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from teachenv.agents.student_preference import training_items
 from teachenv.core.errors import ConfigError
 from teachenv.core.records import TrainingExample
 from teachenv.tasks.base import Task
@@ -66,8 +65,7 @@ def exam(student: Any, task: Task, skills: Iterable[str], per_skill: int, seed: 
     """The student's greedy answers to ``per_skill`` training-side items of each skill, graded."""
     from teachenv.student.feedback import student_answers
 
-    items = {skill: task.seed_examples(skill, per_skill, np.random.default_rng([seed, zlib.crc32(skill.encode())]))
-             for skill in sorted(set(skills))}
+    items = {skill: training_items(task, skill, per_skill, seed) for skill in sorted(set(skills))}
     answers = iter(student_answers(student, [e for skill_items in items.values() for e in skill_items], ledger=ledger))
     record: SkillRecords = {}
     for skill, skill_items in items.items():

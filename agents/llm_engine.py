@@ -203,14 +203,13 @@ class LLMDataEngine(DataEngine):
             lines.extend(f"> {line}" for line in plan.splitlines())
         lines.append(f"Number of examples: {count}")
         guide = self.guidance.get(skill, SkillGuidance())
-        if guide.exemplars:
+        shown = list(guide.exemplars)
+        if not shown and self.config.few_shot:  # seed examples only where no exemplars guide the skill
+            shown = [(self.task.teacher_view(e), e.answer)
+                     for e in self.task.seed_examples(skill, self.config.few_shot, rng)]
+        if shown:
             lines.append("Examples of the format (question → answer):")
-            lines.extend(f"  {question} → {answer}" for question, answer in guide.exemplars)
-        else:
-            seeds = self.task.seed_examples(skill, self.config.few_shot, rng) if self.config.few_shot else []
-            if seeds:
-                lines.append("Examples of the format (question → answer):")
-                lines.extend(f"  {self.task.teacher_view(e)} → {e.answer}" for e in seeds)
+            lines.extend(f"  {question} → {answer}" for question, answer in shown)
         if guide.mistakes:
             lines.append(f"{MISTAKES_HEADER} (question → the student's answer; the correct answer):")
             lines.extend(f"  {question} → {said}; correct: {gold}" for question, said, gold in guide.mistakes)

@@ -76,5 +76,5 @@ def wrap(env: gym.Env) -> gym.Env:
 def features(env: gym.Env, observation: dict[str, Any]) -> np.ndarray:
     """The flat vector ``wrap(env)`` would show for the skill list's ``observation`` (what the ``ppo`` policy
     feeds its network in any skill-list env, the real one included)."""
-    dict_space = PPOObservation(env).observation_space
-    return spaces.flatten(dict_space, {**observation, TRAINED: trained_shares(observation[TRAINED])}).astype(np.float32)
+    shares = PPOObservation(env)
+    return spaces.flatten(shares.observation_space, shares.observation(observation)).astype(np.float32)

@@ -26,11 +26,12 @@ from teachenv.core.plan import PlanError
 from teachenv.core.records import DataGenerationAction, SkillRequest, TrainingExample
 from teachenv.engines.base import TextBackend
 from teachenv.envs.data_engine import DataEngine, EngineOutput
+from teachenv.envs.fresh_draws import DRAW_ROUNDS
 from teachenv.tasks.base import GeneratedTask, Task
 
-
-#: Batches drawn per request before accepting repeats (a nearly exhausted pool must not loop forever).
-MAX_DRAW_ROUNDS = 20
+#: Batches drawn per request before accepting repeats (a nearly exhausted pool must not loop forever); one
+#: number with the surrogate's model of this procedure (``teachenv.envs.fresh_draws``).
+MAX_DRAW_ROUNDS = DRAW_ROUNDS
 
 
 class ProceduralEngine(DataEngine):

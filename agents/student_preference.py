@@ -33,7 +33,7 @@ from pydantic import Field
 
 from teachenv.agents.teacher_alignment import TeacherAligningConfig, TeacherAligningEngine, align_round
 from teachenv.core.errors import ConfigError
-from teachenv.core.records import TrainingExample
+from teachenv.core.records import TaskExample, TrainingExample
 from teachenv.teacher.align import text_pair
 
 Signal = Literal["influence", "in-context"]
@@ -47,10 +47,25 @@ class StudentPreferenceConfig(TeacherAligningConfig):
     batch_size: int = Field(64, ge=1, description="Rows per student forward pass while scoring.")
 
 
+def training_items(task: Any, skill: str, count: int, seed: int) -> list[TaskExample]:
+    """``count`` training-side items of ``skill`` (never validation or test), drawn for ``seed`` and the skill."""
+    return task.seed_examples(skill, count, np.random.default_rng([seed, zlib.crc32(skill.encode())]))
+
+
 def probe_items(task: Any, skill: str, count: int, seed: int, origin: str) -> list[TrainingExample]:
     """``count`` training-side examples of ``skill`` with their gold answers (never validation or test)."""
-    rng = np.random.default_rng([seed, zlib.crc32(skill.encode())])
-    return [task.candidate(e.skill, e.prompt, e.answer, f"{origin}-probe") for e in task.seed_examples(skill, count, rng)]
+    return [task.candidate(e.skill, e.prompt, e.answer, f"{origin}-probe")
+            for e in training_items(task, skill, count, seed)]
+
+
+def lora_student(env: Any, who: str) -> Any:
+    """The environment's student past a replay wrapper; a ConfigError naming ``who`` unless it is a LoRA student
+    (the feedback signals work through its model)."""
+    student = getattr(env.student, "inner", env.student)
+    if not hasattr(student, "adapter_for_scoring"):
+        raise ConfigError(f"{who} scores drafts through a LoRA student's model; {type(student).__name__} has none. "
+                          "Use a LoRA student (student.model: tiny, plumbing, or a Hugging Face model).")
+    return student
 
 
 def student_scores(student: Any, drafts: Sequence[TrainingExample], probe: Sequence[TrainingExample], signal: Signal,
@@ -97,11 +112,7 @@ class StudentPreferenceEngine(TeacherAligningEngine):
 
     def scored_drafts(self, skills: list[str], seed: int) -> dict[str, Any]:
         """The round's drafts with the student's score of each (the ``<prefix>-drafts`` memo)."""
-        student = getattr(self.env.student, "inner", self.env.student)  # past a replay wrapper
-        if not hasattr(student, "adapter_for_scoring"):
-            raise ConfigError(f"Engine {self.name!r} scores drafts through a LoRA student's model; "
-                              f"{type(student).__name__} has none. Use a LoRA student (student.model: tiny, "
-                              "plumbing, or a Hugging Face model).")
+        student = lora_student(self.env, f"Engine {self.name!r}")
         rows = []
         with student.adapter_for_scoring(seed):
             for skill in skills:

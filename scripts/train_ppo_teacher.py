@@ -23,12 +23,12 @@ from typing import Any
 
 import gymnasium
 import numpy as np
-from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import teachenv  # noqa: E402,F401  (registers the ids)
 from teachenv.agents.base import Policy, build_policy  # noqa: E402
 from teachenv.agents.ppo_spaces import wrap  # noqa: E402
+from teachenv.bench.stats import mean_ci  # noqa: E402
 from teachenv.core.config import ComponentSpec  # noqa: E402
 from teachenv.envs.surrogate_env import ENV_ID  # noqa: E402
 from teachenv.envs.teaching_env import INFO_ROUND, INFO_STATE  # noqa: E402
@@ -94,9 +94,9 @@ def test_gains(policy: Policy, episodes: int) -> list[float]:
 
 
 def summarise(gains: list[float]) -> dict[str, Any]:
-    a = np.asarray(gains)
-    half = float(stats.t.ppf(0.975, len(a) - 1) * a.std(ddof=1) / np.sqrt(len(a))) if len(a) > 1 else float("nan")
-    return {"test_gain_mean": round(float(a.mean()), 5), "ci95": round(half, 5), "per_seed": [round(g, 4) for g in gains]}
+    estimate = mean_ci(gains)  # the leaderboard's Student-t interval
+    half = estimate.half_width if estimate.half_width is not None else float("nan")
+    return {"test_gain_mean": round(estimate.mean, 5), "ci95": round(half, 5), "per_seed": [round(g, 4) for g in gains]}
 
 
 def evaluate(checkpoint: Path, episodes: int) -> dict[str, Any]:

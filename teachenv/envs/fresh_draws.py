@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-#: Batches the procedural engine draws per request before accepting repeats (its ``MAX_DRAW_ROUNDS``).
+#: Batches the procedural engine draws per request before accepting repeats (it takes its ``MAX_DRAW_ROUNDS`` from here).
 DRAW_ROUNDS = 20
 
 

@@ -77,9 +77,7 @@ class LeanSFTTrainer(SFTTrainer):
         per_token_loss = -outputs.log_probs  # zero on ignored positions
         num_tokens = outputs.label_mask.sum() if num_items_in_batch is None else num_items_in_batch
         loss = per_token_loss.sum() / torch.as_tensor(num_tokens).clamp(min=1)
-        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
-            loss = loss * (self.accelerator.num_processes // self.get_tp_size())
-        return (loss, outputs) if return_outputs else loss
+        return self._finish(loss, outputs, return_outputs, num_items_in_batch)
 
     def _model_loss_pays(self, inputs: dict[str, Any]) -> bool:
         """Whether this batch goes through the model's own loss: a device without Triton and small logits."""
@@ -94,7 +92,11 @@ class LeanSFTTrainer(SFTTrainer):
         ``num_items_in_batch``, or this batch's, at least 1 as in TRL's branch)."""
         num_tokens = inputs["labels"][..., 1:].ne(-100).sum() if num_items_in_batch is None else num_items_in_batch
         outputs = model(**inputs, num_items_in_batch=torch.as_tensor(num_tokens).clamp(min=1))
-        loss = outputs.loss
+        return self._finish(outputs.loss, outputs, return_outputs, num_items_in_batch)
+
+    def _finish(self, loss, outputs, return_outputs, num_items_in_batch):  # noqa: ANN001, ANN202
+        """TRL's ending of ``compute_loss``: the loss scaled when tokens are averaged across devices, with the
+        outputs when asked for."""
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:
             loss = loss * (self.accelerator.num_processes // self.get_tp_size())
         return (loss, outputs) if return_outputs else loss
