@@ -78,5 +78,5 @@ def describe_measurement(report: dict[str, Any]) -> str:
     counts = measured["items_per_skill"]
     sizes = (f"{next(iter(counts.values()))} items a skill" if len(set(counts.values())) == 1
              else ", ".join(f"{skill} {n} items" for skill, n in counts.items()))
-    return (f"validation accuracy {accuracy} (measured on the {measured['split']} split of the config that built "
-            f"the student: {sizes}, split_seed {measured['split_seed']}; another config's split may differ)")
+    return (f"validation accuracy {accuracy} (measured on the {measured['split']} split, {sizes}, split_seed "
+            f"{measured['split_seed']}; not comparable with another split's numbers)")
