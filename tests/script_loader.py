@@ -17,7 +17,7 @@ MODULE_PREFIX = "_teachenv_script_"
 
 
 def script_module_name(relative_path: str) -> str:
-    """The ``sys.modules`` name a loaded script gets: the prefix plus its path with every non-word character as ``_``."""
+    """The ``sys.modules`` name a loaded script gets: the prefix, then its path with non-word characters as ``_``."""
     return MODULE_PREFIX + re.sub(r"\W", "_", str(Path(relative_path).with_suffix("")))
 
 

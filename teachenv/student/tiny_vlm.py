@@ -15,9 +15,10 @@ step a fresh batch from the task's generator, skills drawn with probability prop
 ``skill_weights`` (an under-weighted skill starts weak), collated by TRL's vision collator exactly as
 the LoRA rounds will be (prompt = image token + question, completion = answer + ``<eos>``; loss on
 the completion). Cached under ``teachenv_home()/students/tiny-vlm-<hash>/`` with a ``report.json``
-of validation accuracy per skill and the split it was measured on (``build_report``), atomically, like the text student; ``pretrain_steps == 0`` is an
-untrained plumbing model built in memory. Deterministic for ``recipe.seed``; the caller's torch RNG
-is left untouched. This module knows nothing about LoRA, teachers or environments.
+of validation accuracy per skill and the split it was measured on (``build_report``), atomically, like
+the text student; ``pretrain_steps == 0`` is an untrained plumbing model built in memory. Deterministic
+for ``recipe.seed``; the caller's torch RNG is left untouched. This module knows nothing about LoRA,
+teachers or environments.
 """
 
 from __future__ import annotations

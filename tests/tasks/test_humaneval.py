@@ -66,7 +66,8 @@ def test_a_wall_clock_stretch_fails_a_correct_answer_by_default_and_not_under_th
     canonical solution: the default's wall clock times it out, the tests' limits grade it as correct."""
     example = task.load("test")[0]
     program = f"import time\ntime.sleep({1.5 * DEFAULT.item_seconds})\n" + task.program(example, example.answer)
-    loaded, default = (run_solutions([program], [example.tests], config)[0] for config in (task.config.sandbox, DEFAULT))
+    loaded, default = (run_solutions([program], [example.tests], limits)[0]
+                       for limits in (task.config.sandbox, DEFAULT))
     assert loaded.status == "passed"
     assert default.status == "timeout" and "longer than" in default.error
 
