@@ -10,7 +10,8 @@ arithmetic, let alone the check, within a build of a few minutes (README "Studen
 
 The result is cached as ``tiny-context-<hash>`` (the hash covers the whole recipe, base fields included, the
 task's generator and ``CONTEXT_BUILD_VERSION``) with ``recipe.json`` and a ``report.json`` holding its
-validation accuracy (alone) and the name of its base student. This module knows the two stages, not the
+validation accuracy (alone), the split it was measured on (the key leaves split sizes out, so it is the split of the
+config that built it: ``build_report``) and the name of its base student. This module knows the two stages, not the
 corpus or the loop.
 """
 

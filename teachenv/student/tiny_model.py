@@ -4,7 +4,9 @@
 ``pretrain_steps > 0`` is pretrained once on the task's own generator and cached under
 ``teachenv_home()/students/tiny-<hash>/`` (model, tokenizer, ``recipe.json`` and a ``report.json``
 with held-out validation accuracy per skill); later calls load the cache. The hash covers the
-recipe, the task's name and config, and ``BUILD_VERSION`` (bump it when the build changes).
+recipe, the task's name and config, and ``BUILD_VERSION`` (bump it when the build changes), but not
+the split sizes: the report's accuracy is that of the validation split of the config that built it,
+recorded beside it (``build_report``), and compares with another config's numbers only for the same split.
 A recipe with ``pretrain_steps == 0`` is an untrained *plumbing* model, built in memory in
 milliseconds and never cached. A ``TinyContextRecipe`` (``student.model: tiny-context``) is built by
 ``tiny_context`` (its base student from this cache, then a stage on exemplar sequences) and cached as
@@ -116,8 +118,9 @@ def _build_into(path: Path, recipe: TinyStudentRecipe, task: GeneratedTask, *, p
 def save_student(staging: Path, model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, recipe: Any,
                  task: GeneratedTask, facts: dict[str, Any], build_version: int) -> None:
     """Save a built tiny student into ``staging`` with its build record; ``report.json`` holds its validation
-    accuracy per skill, ``facts`` (how it was built), its parameter count and ``build_version``."""
-    report = {"val_accuracy": validation_accuracy(model, tokenizer, task), **facts,
+    accuracy per skill and what it was measured on (``build_report``), ``facts`` (how it was built), its parameter
+    count and ``build_version``."""
+    report = {**validation_report(model, tokenizer, task), **facts,
               "parameters": sum(p.numel() for p in model.parameters()), "build_version": build_version}
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
@@ -291,11 +294,11 @@ def run_pretraining(model: Any, recipe: PretrainingRecipe, loss_at: Callable[[in
         model.eval()
 
 
-def validation_accuracy(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, task: Task) -> dict[str, float]:
-    """Greedy accuracy per skill on the task's validation split."""
+def validation_report(model: LlamaForCausalLM, tokenizer: PreTrainedTokenizerFast, task: Task) -> dict[str, Any]:
+    """Greedy accuracy per skill on the task's validation split, with the record of that split
+    (``build_report.measured_validation``)."""
     from teachenv.engines.transformers_backend import TransformersBackend
-    from teachenv.student.grading import grade_split
+    from teachenv.student.build_report import measured_validation
 
-    backend = TransformersBackend(model, tokenizer, batch_size=_EVAL_BATCH_SIZE, model_name="tiny")
-    report, _ = grade_split(backend, task, "val", task.load("val"), task.max_new_tokens)
-    return report.accuracy_by_skill
+    return measured_validation(TransformersBackend(model, tokenizer, batch_size=_EVAL_BATCH_SIZE, model_name="tiny"),
+                               task)

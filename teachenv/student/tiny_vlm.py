@@ -15,9 +15,10 @@ step a fresh batch from the task's generator, skills drawn with probability prop
 ``skill_weights`` (an under-weighted skill starts weak), collated by TRL's vision collator exactly as
 the LoRA rounds will be (prompt = image token + question, completion = answer + ``<eos>``; loss on
 the completion). Cached under ``teachenv_home()/students/tiny-vlm-<hash>/`` with a ``report.json``
-of validation accuracy per skill, atomically, like the text student; ``pretrain_steps == 0`` is an
-untrained plumbing model built in memory. Deterministic for ``recipe.seed``; the caller's torch RNG
-is left untouched. This module knows nothing about LoRA, teachers or environments.
+of validation accuracy per skill and the split it was measured on (``build_report``), atomically, like
+the text student; ``pretrain_steps == 0`` is an untrained plumbing model built in memory. Deterministic
+for ``recipe.seed``; the caller's torch RNG is left untouched. This module knows nothing about LoRA,
+teachers or environments.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def load_or_build_tiny_vlm(recipe: TinyVLMRecipe, task: Task, *,
         def write(staging: Path) -> None:
             model, processor = build_tiny_vlm(recipe, vocabulary)
             seconds = pretrain_vlm(model, processor, recipe, task, progress=progress)  # type: ignore[arg-type]
-            report = {"val_accuracy": vlm_validation_accuracy(model, processor, task),
+            report = {**vlm_validation_report(model, processor, task),
                       "pretrain_seconds": round(seconds, 2),
                       "parameters": sum(p.numel() for p in model.parameters()), "build_version": BUILD_VERSION}
             model.save_pretrained(staging)
@@ -183,11 +184,11 @@ def pretrain_vlm(model: Any, processor: Any, recipe: TinyVLMRecipe, task: Genera
     return time.perf_counter() - start
 
 
-def vlm_validation_accuracy(model: Any, processor: Any, task: Task) -> dict[str, float]:
+def vlm_validation_report(model: Any, processor: Any, task: Task) -> dict[str, Any]:
+    """Greedy accuracy per skill on the task's validation split, with the record of that split."""
     from teachenv.engines.vision_backend import TransformersVisionBackend
-    from teachenv.student.grading import grade_split
+    from teachenv.student.build_report import measured_validation
 
     backend = TransformersVisionBackend(model, processor, batch_size=_EVAL_BATCH_SIZE, model_name="tiny-vlm",
                                         prompt_format="plain")
-    report, _ = grade_split(backend, task, "val", task.load("val"), task.max_new_tokens)
-    return report.accuracy_by_skill
+    return measured_validation(backend, task)

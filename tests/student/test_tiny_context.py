@@ -13,6 +13,7 @@ import pytest
 
 from teachenv.core.config import StudentConfig, TinyContextRecipe, TinyStudentRecipe, load_config
 from teachenv.core.errors import ConfigError
+from teachenv.student.build_report import split_record
 from teachenv.student.char_tokenizer import build_char_tokenizer
 from teachenv.student.context_corpus import IGNORE, context_corpus, context_sequences, describe
 from teachenv.student.feedback import SEPARATOR
@@ -112,6 +113,7 @@ def test_a_small_tiny_context_student_is_built_on_its_cached_base_and_answers(tm
     assert path.name.startswith("tiny-context-") and base.name.startswith("tiny-") and base != path
     report = json.loads((path / "report.json").read_text())
     assert report["base"] == base.name and set(report["val_accuracy"]) == set(task.skills)
+    assert report["measured_on"] == split_record(task, "val")  # the split its accuracy belongs to
     evaluated, _ = student.evaluate("val")
     assert set(evaluated.accuracy_by_skill) == set(task.skills)
 

@@ -12,6 +12,7 @@ from teachenv.core.config import LoRAConfig, StudentConfig, TinyVLMRecipe, Train
 from teachenv.core.errors import ConfigError
 from teachenv.engines.base import GenerationRequest
 from teachenv.engines.vision_backend import TransformersVisionBackend
+from teachenv.student.build_report import split_record
 from teachenv.student.tiny_vlm import build_tiny_vlm, load_vlm
 from teachenv.student.vision_student import VisionLoRAStudent, linear_targets, module_part
 from teachenv.student.word_tokenizer import build_word_tokenizer
@@ -140,6 +141,7 @@ def test_a_pretrained_build_is_cached_with_its_report_and_is_deterministic(task,
     path = tiny_vlm_path(recipe, task)
     report = __import__("json").loads((path / "report.json").read_text())
     assert set(report["val_accuracy"]) == set(task.skills) and report["parameters"] > 0
+    assert report["measured_on"] == split_record(task, "val")
     untrained, _ = build_tiny_vlm(recipe, task.vocabulary())
     trained = dict(model.named_parameters())
     assert any(not torch.equal(p, trained[name]) for name, p in untrained.named_parameters())

@@ -1,23 +1,36 @@
 """HumanEval graded by execution in the sandbox: every canonical solution passes, every empty body
-fails, teacher examples are checked against their own tests, and pass@k is unbiased."""
+fails, teacher examples are checked against their own tests, and pass@k is unbiased.
+
+The grading runs under ``LOADED``, not the default limits. The default item limit (``item_seconds``: 2 s)
+is wall clock, which a loaded machine stretches: at a load average of ~9 (and under ``nice``) an item
+whose answer needs milliseconds of CPU can wait past its 2 s for a core, come back ``timeout`` and
+count as a wrong canonical solution. ``LOADED`` leaves the containing to the CPU limit (RLIMIT_CPU on
+the answer's and the judge's processes, which load does not stretch) at the default's 3 CPU seconds
+(``min(cpu_seconds, ceil(item_seconds) + 1)``), and makes the wall clock a generous backstop: a
+looping answer still gets 3 s of CPU and no more, and what is asserted is unchanged.
+"""
 
 from __future__ import annotations
 
+import math
 import time
 
 import pytest
 
-from teachenv.core.records import TaskExample, TrainingExample
-from teachenv.sandbox import probe_isolation
-from teachenv.sandbox.probe import resolve_python
 from teachenv.core.metrics import pass_at_k
-from teachenv.tasks.code.execution import truncate
+from teachenv.core.records import TaskExample, TrainingExample
+from teachenv.sandbox import SandboxConfig, probe_isolation
+from teachenv.sandbox.probe import resolve_python
+from teachenv.tasks.code.execution import run_solutions, truncate
 from teachenv.tasks.code.humaneval import HumanEvalConfig, HumanEvalTask
+
+DEFAULT = SandboxConfig()
+LOADED = SandboxConfig(cpu_seconds=math.ceil(DEFAULT.item_seconds) + 1, item_seconds=60, wall_seconds=600)
 
 
 @pytest.fixture(scope="module")
 def task():
-    return HumanEvalTask()
+    return HumanEvalTask(HumanEvalConfig(sandbox=LOADED))
 
 
 def test_validation_and_test_split_the_164_problems(task):
@@ -42,9 +55,21 @@ def test_a_completion_is_cut_to_one_body_and_a_hostile_one_is_contained(task):
     extra = example.answer + "\ndef helper():\n    while True:\n        pass\n\nprint('x')\n"
     assert truncate(extra) == example.answer
     looping = "    while True:\n        pass\n"
-    start = time.perf_counter()
+    # Contained: its processes get the default's 3 CPU seconds, then RLIMIT_CPU ends them (the wall clock is
+    # a backstop here; under the default limits its 2 s may come first). No timed assertion: under load a
+    # contained loop still takes longer on the wall clock.
     assert task.credit_many([example, example], [looping, example.answer]) == [0.0, 1.0]
-    assert time.perf_counter() - start < 30
+
+
+def test_a_wall_clock_stretch_fails_a_correct_answer_by_default_and_not_under_the_test_limits(task):
+    """What load does to an item (it waits for a core) stood in for by a sleep of 1.5 item limits before the
+    canonical solution: the default's wall clock times it out, the tests' limits grade it as correct."""
+    example = task.load("test")[0]
+    program = f"import time\ntime.sleep({1.5 * DEFAULT.item_seconds})\n" + task.program(example, example.answer)
+    loaded, default = (run_solutions([program], [example.tests], limits)[0]
+                       for limits in (task.config.sandbox, DEFAULT))
+    assert loaded.status == "passed"
+    assert default.status == "timeout" and "longer than" in default.error
 
 
 def _teacher_example(body: str, tests: tuple[str, ...]) -> TrainingExample:
