@@ -19,6 +19,11 @@ and undoes that with ``setns`` after the fork: one process less per item than a 
 child subreaper that kills all its descendants instead, and without root answer and judge share a
 uid: there a program can reach the judge, so weak-mode verdicts are not protected.
 
+When the judge reports the answer gone (``crashed``), the answer's own exit status says how it
+ended (its CPU limit is ``timeout``), so the init waits for that status up to the item's deadline,
+never for a fixed span of wall clock: a verdict must not depend on how soon a loaded machine lets a
+dying process be reaped. An answer that breaks its channel and lives on is ``timeout`` at the deadline.
+
 It knows nothing about the parent, its config models or how it was launched.
 """
 
@@ -28,7 +33,6 @@ import fcntl
 import gc
 import importlib
 import json
-import math
 import os
 import selectors
 import shutil
@@ -45,9 +49,6 @@ RESULT_FD = 3
 # them anew (typing alone costs a few ms a process); what answers import most.
 PRELOADED = ("typing", "math", "re", "collections", "itertools", "functools", "heapq", "string", "random", "bisect")
 VERDICT_BYTES = 1 << 20
-# When the judge reports that the answer went away, how long to wait for the answer's exit status
-# (a CPU limit reads better than "crashed"); a dying process exits within milliseconds.
-ANSWER_EXIT_GRACE_S = 0.5
 FIELDS = ("status", "failed_test", "error", "stdout", "exit_code", "signal")
 
 
@@ -166,16 +167,12 @@ class ItemInit:
         if out_r is not None:
             selector.register(out_r, selectors.EVENT_READ)
         verdict, output, ended, judged = b"", bytearray(), None, None
-        cap, grace_until = self.job["output_chars"], math.inf
+        cap = self.job["output_chars"]
         while judged is None:
             now = time.monotonic()
-            if now >= grace_until:  # the answer vanished for the judge but has not exited: its verdict stands
-                judged = self._judged(verdict)
-                break
             if now >= self.deadline:
-                return self._finish({"status": "timeout", "failed_test": None,
-                                     "error": f"the item ran longer than {self.job['item_seconds']:g} s"}, output)
-            for key, _ in selector.select(min(self.deadline, grace_until) - now):
+                return self._finish(self._out_of_time(verdict), output)
+            for key, _ in selector.select(self.deadline - now):
                 if key.fd == wake_r:
                     os.read(wake_r, 4096)
                     continue
@@ -200,10 +197,11 @@ class ItemInit:
                     judged = self._death(*ended)
             if b"\n" in verdict:
                 judged = self._judged(verdict)
-                if judged.get("status") == "crashed" and ended is not None:
-                    judged = self._death(*ended)  # how the answer ended says more than "it went away"
-                elif judged.get("status") == "crashed" and grace_until == math.inf:
-                    judged, grace_until = None, time.monotonic() + ANSWER_EXIT_GRACE_S  # wait for its exit status
+                if judged.get("status") == "crashed":
+                    # How the answer ended says more than "it went away": wait for its exit status (a
+                    # dying process is reaped whenever the scheduler lets it; one that broke its
+                    # channel and lives on holds the item only until its deadline).
+                    judged = self._death(*ended) if ended is not None else None
         if out_r is not None:  # what the answer printed before the verdict is in the pipe already
             os.set_blocking(out_r, False)
             try:
@@ -212,6 +210,12 @@ class ItemInit:
             except BlockingIOError:
                 pass
         return self._finish(judged, output)
+
+    def _out_of_time(self, verdict: bytes) -> dict:
+        error = f"the item ran longer than {self.job['item_seconds']:g} s"
+        if b"\n" in verdict:  # the judge already reported the answer gone, and it did not exit
+            error += " (the answer stopped answering its tests but did not exit)"
+        return {"status": "timeout", "failed_test": None, "error": error}
 
     def _reap(self, answer: int) -> tuple[int, float] | None:
         """Reap what has exited (PID 1 inherits orphans); the answer's (wait status, CPU s) if it ended."""
