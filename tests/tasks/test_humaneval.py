@@ -59,6 +59,11 @@ def test_a_completion_is_cut_to_one_body_and_a_hostile_one_is_contained(task):
     # a backstop here; under the default limits its 2 s may come first). No timed assertion: under load a
     # contained loop still takes longer on the wall clock.
     assert task.credit_many([example, example], [looping, example.answer]) == [0.0, 1.0]
+    # And it is recorded as its CPU limit, whatever the load (it used to come back `crashed` when the loaded
+    # machine reaped the dying answer after its judge's verdict); 1 CPU second here, to keep the test short.
+    one_second = task.config.sandbox.model_copy(update={"cpu_seconds": 1})
+    looped = run_solutions([task.program(example, looping)], [example.tests], one_second)[0]
+    assert looped.status == "timeout" and "the CPU limit of 1 s ran out" in looped.error, looped
 
 
 def test_a_wall_clock_stretch_fails_a_correct_answer_by_default_and_not_under_the_test_limits(task):
