@@ -320,6 +320,16 @@ def load_base(config: StudentConfig, task: Task, *,
     import torch
 
     dtype = getattr(torch, config.dtype)
+    # torch's objects outlive the student: the collections that importing the model code triggers skip them too.
+    with long_lived_skipped():
+        model, tokenizer = _load_model(config, task, dtype, progress)
+    model = model.to(device=config.device, dtype=dtype)
+    model.eval()
+    return model, tokenizer
+
+
+def _load_model(config: StudentConfig, task: Task, dtype: Any,
+                progress: bool) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     recipe = tiny_recipe(config)
     if recipe is not None:
         from teachenv.student.tiny_model import load_or_build_tiny
@@ -329,23 +339,20 @@ def load_base(config: StudentConfig, task: Task, *,
                 f"student.model={config.model!r} is pretrained on the task's own generator, and task "
                 f"{task.name!r} has none. Set student.model to a Hugging Face model id or local path."
             )
-        model, tokenizer = load_or_build_tiny(recipe, task, progress=progress)
-    else:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        return load_or_build_tiny(recipe, task, progress=progress)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from teachenv.core.model_store import load_pretrained  # a Hub id, a local path or a fetched model
-        from teachenv.student.hub import model_load_error
+    from teachenv.core.model_store import load_pretrained  # a Hub id, a local path or a fetched model
+    from teachenv.student.hub import model_load_error
 
-        try:
-            tokenizer = load_pretrained(AutoTokenizer, config.model)
-            model = load_pretrained(AutoModelForCausalLM, config.model, dtype=dtype)
-        except OSError as exc:  # transformers' error for a missing folder, an unknown id, no network
-            raise model_load_error("student.model", config.model, exc) from None
-        if tokenizer.pad_token is None:
-            # Many causal LMs ship without a pad token; padded positions are masked, so eos serves.
-            tokenizer.pad_token = tokenizer.eos_token
-    model = model.to(device=config.device, dtype=dtype)
-    model.eval()
+    try:
+        tokenizer = load_pretrained(AutoTokenizer, config.model)
+        model = load_pretrained(AutoModelForCausalLM, config.model, dtype=dtype)
+    except OSError as exc:  # transformers' error for a missing folder, an unknown id, no network
+        raise model_load_error("student.model", config.model, exc) from None
+    if tokenizer.pad_token is None:
+        # Many causal LMs ship without a pad token; padded positions are masked, so eos serves.
+        tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer
 
 
