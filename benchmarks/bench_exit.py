@@ -20,6 +20,13 @@ baseline), for more repeats in the same time.
     python benchmarks/bench_exit.py --repeats 5
     python benchmarks/bench_exit.py --repeats 7 --pair-only --baseline ../teachenv-before
 
+``--gc`` also times Python's cyclic garbage collector in the pair's processes (and the baseline's): each runs with
+a ``gc.callbacks`` hook that reports the CPU seconds its collections took (the run is then started as its console
+script does, ``main()``), and the report adds the collector's seconds and the run minus the floor without them.
+teachenv's student build and training let the collector skip the objects alive already (``teachenv.core.collector``)
+while the floor process does not, so part of what the run saves is collector time the floor still pays: ``--gc``
+shows how much.
+
 The environment is reported with the numbers: where ``PYTHONDONTWRITEBYTECODE`` is set and teachenv is an
 editable install, every process compiles teachenv's own modules from source (a normal install caches them).
 """
@@ -65,9 +72,31 @@ from teachenv.cli.main import main
 main()"""
 
 
-def commands(config: Path, *, baseline: Path | None = None, pair_only: bool = False) -> dict[str, list[str]]:
+#: Prepended with ``--gc``: reports, as the last exit handler, the CPU seconds the collector's collections took.
+GC_HOOK = """import atexit as _atexit, gc as _gc, os as _os, time as _time
+_gc_cpu = [0.0, 0.0]
+def _gc_timer(phase, info):
+    if phase == "start":
+        _gc_cpu[1] = _time.process_time()
+    else:
+        _gc_cpu[0] += _time.process_time() - _gc_cpu[1]
+_gc.callbacks.append(_gc_timer)
+_atexit.register(lambda: _os.write(2, f"\\nGC_CPU_SECONDS {_gc_cpu[0]:.6f}\\n".encode()))
+"""
+CLI_MAIN = "import sys; from teachenv.cli.main import main; sys.argv = ['teachenv'] + {!r}; main()"
+
+
+def gc_seconds(stderr: str) -> float | None:
+    """The collector's CPU seconds a ``GC_HOOK`` process reported (None if it reported none)."""
+    lines = [line for line in stderr.splitlines() if line.startswith("GC_CPU_SECONDS ")]
+    return float(lines[-1].split()[1]) if lines else None
+
+
+def commands(config: Path, *, baseline: Path | None = None, pair_only: bool = False,
+             gc: bool = False) -> dict[str, list[str]]:
     """Label → argv of one repeat, in the order they run (the floor with SFTTrainer right before the run)."""
     run = ["run", str(config), "--name", "one-step", "--overwrite"]
+    hook = GC_HOOK if gc else ""
     argv: dict[str, list[str]] = {}
     if not pair_only:
         argv.update({
@@ -77,9 +106,10 @@ def commands(config: Path, *, baseline: Path | None = None, pair_only: bool = Fa
             "teachenv --help": [sys.executable, "-m", "teachenv.cli.main", "--help"],
         })
     if baseline is not None:
-        argv[BASELINE_RUN] = [sys.executable, "-c", FROM_CHECKOUT, str(baseline.resolve()), *run]
-    argv[FLOOR_SFT] = [sys.executable, "-c", FLOOR_WITH_SFT]
-    argv[RUN] = [sys.executable, "-m", "teachenv.cli.main", *run]
+        argv[BASELINE_RUN] = [sys.executable, "-c", hook + FROM_CHECKOUT, str(baseline.resolve()), *run]
+    argv[FLOOR_SFT] = [sys.executable, "-c", hook + FLOOR_WITH_SFT]
+    argv[RUN] = ([sys.executable, "-c", hook + CLI_MAIN.format(run)] if gc
+                 else [sys.executable, "-m", "teachenv.cli.main", *run])
     return argv
 
 
@@ -96,11 +126,13 @@ def paired_differences(cpu_runs: dict[str, list[float]], label: str, floor: str)
     return spread([run - base for run, base in zip(cpu_runs[label], cpu_runs[floor], strict=True)])
 
 
-def measure(folder: Path, repeats: int, baseline: Path | None, pair_only: bool) -> dict[str, tuple[list, list]]:
+def measure(folder: Path, repeats: int, baseline: Path | None, pair_only: bool,
+            gc: bool = False) -> dict[str, tuple[list, list, list]]:
+    """Label → (wall seconds, CPU seconds, collector CPU seconds with ``gc``) of each repeat."""
     config = folder / "one-step.yaml"
     config.write_text(yaml.safe_dump(recipe({**sizes("quick"), "examples": 16, "eval_per_skill": 2}, 1, steps=1)))
-    argv = commands(config, baseline=baseline, pair_only=pair_only)
-    seconds: dict[str, tuple[list[float], list[float]]] = {label: ([], []) for label in argv}
+    argv = commands(config, baseline=baseline, pair_only=pair_only, gc=gc)
+    seconds: dict[str, tuple[list[float], list[float], list[float]]] = {label: ([], [], []) for label in argv}
     for _ in range(repeats):  # alternating, so that other work's load falls on every process alike
         for label, command in argv.items():
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -112,16 +144,27 @@ def measure(folder: Path, repeats: int, baseline: Path | None, pair_only: bool) 
             seconds[label][1].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
             if done.returncode != 0:
                 sys.exit(f"{label} failed:\n{done.stderr}")
+            collector = gc_seconds(done.stderr)
+            if collector is not None:
+                seconds[label][2].append(collector)
     return seconds
 
 
-def report_of(seconds: dict[str, tuple[list, list]]) -> dict:
-    processes = {label: {"cpu_s": spread(cpu), "wall_s": spread(wall)} for label, (wall, cpu) in seconds.items()}
-    cpu_runs = {label: cpu for label, (_, cpu) in seconds.items()}
-    above = {RUN: paired_differences(cpu_runs, RUN, FLOOR_SFT)}
-    if BASELINE_RUN in cpu_runs:
-        above[BASELINE_RUN] = paired_differences(cpu_runs, BASELINE_RUN, FLOOR_SFT)
-    return {"processes": processes, "above_floor_with_sft_cpu_s": above}
+def report_of(seconds: dict[str, tuple[list, list, list]]) -> dict:
+    processes = {label: {"cpu_s": spread(cpu), "wall_s": spread(wall)} for label, (wall, cpu, _) in seconds.items()}
+    cpu_runs = {label: cpu for label, (_, cpu, _) in seconds.items()}
+    runs = [label for label in (RUN, BASELINE_RUN) if label in cpu_runs]
+    report = {"processes": processes,
+              "above_floor_with_sft_cpu_s": {label: paired_differences(cpu_runs, label, FLOOR_SFT) for label in runs}}
+    collector = {label: gc for label, (_, _, gc) in seconds.items() if gc}
+    if collector:
+        for label, gc in collector.items():
+            processes[label]["collector_cpu_s"] = spread(gc)
+        without = {label: [cpu - gc for cpu, gc in zip(cpu_runs[label], collector[label], strict=True)]
+                   for label in collector}
+        report["above_floor_with_sft_cpu_s_without_collector"] = {
+            label: paired_differences(without, label, FLOOR_SFT) for label in runs}
+    return report
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -131,6 +174,8 @@ def main(argv: list[str] | None = None) -> dict:
                         help="a checkout of another teachenv commit whose run is measured in the same repeats")
     parser.add_argument("--pair-only", action="store_true",
                         help="only the floor with SFTTrainer and the run (and the baseline's run)")
+    parser.add_argument("--gc", action="store_true",
+                        help="also time the garbage collector in the pair's processes (and the baseline's)")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats {args.repeats} is below 1: give at least 1 (5 or more for a median and spread)")
@@ -139,7 +184,7 @@ def main(argv: list[str] | None = None) -> dict:
                      "checkout, e.g. one made with `git worktree add DIR <commit>`")
     with tempfile.TemporaryDirectory(prefix="teachenv-bench-exit-") as tmp:
         load_before = os.getloadavg()[0]
-        seconds = measure(Path(tmp), args.repeats, args.baseline, args.pair_only)
+        seconds = measure(Path(tmp), args.repeats, args.baseline, args.pair_only, args.gc)
         report = {"cores": len(os.sched_getaffinity(0)), "load_before": load_before,
                   "load_after": os.getloadavg()[0], "repeats": args.repeats,
                   "PYTHONDONTWRITEBYTECODE": bool(os.environ.get("PYTHONDONTWRITEBYTECODE")),
@@ -151,12 +196,17 @@ def main(argv: list[str] | None = None) -> dict:
     print("| process | CPU (s), median (min-max) | wall (s), median (min-max) |\n| --- | --- | --- |")
     for label, row in report["processes"].items():
         cpu, wall = row["cpu_s"], row["wall_s"]
+        collector = row.get("collector_cpu_s")
         print(f"| {label} | {cpu['median']:.2f} ({cpu['min']:.2f}-{cpu['max']:.2f}) | "
-              f"{wall['median']:.2f} ({wall['min']:.2f}-{wall['max']:.2f}) |")
-    for label, above in report["above_floor_with_sft_cpu_s"].items():
-        print(f"\n{label} minus the floor with SFTTrainer, paired within each repeat (CPU s): median "
-              f"{above['median']:.2f}, spread {above['min']:.2f} to {above['max']:.2f} "
-              f"({', '.join(f'{x:.2f}' for x in above['runs'])})")
+              f"{wall['median']:.2f} ({wall['min']:.2f}-{wall['max']:.2f}) |"
+              + (f" of which the collector {collector['median']:.2f} ({collector['min']:.2f}-{collector['max']:.2f})"
+                 if collector else ""))
+    for key, what in (("above_floor_with_sft_cpu_s", ""),
+                      ("above_floor_with_sft_cpu_s_without_collector", ", the collector's seconds left out")):
+        for label, above in report.get(key, {}).items():
+            print(f"\n{label} minus the floor with SFTTrainer, paired within each repeat (CPU s{what}): median "
+                  f"{above['median']:.2f}, spread {above['min']:.2f} to {above['max']:.2f} "
+                  f"({', '.join(f'{x:.2f}' for x in above['runs'])})")
     return report
 
 

@@ -44,3 +44,14 @@ def test_the_baseline_launcher_imports_teachenv_from_the_checkout_given(tmp_path
     done = subprocess.run([sys.executable, "-c", launcher, str(checkout)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(checkout / "teachenv" / "__init__.py")
+
+
+def test_with_gc_every_process_of_the_pair_reports_its_collector_seconds(tmp_path):
+    bench = load_script("benchmarks/bench_exit.py")
+    argv = bench.commands(tmp_path / "one-step.yaml", pair_only=True, gc=True)
+    assert all(command[2].startswith(bench.GC_HOOK) for command in argv.values())
+    code = bench.GC_HOOK + "import gc\nfor _ in range(3): gc.collect()"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    seconds = bench.gc_seconds(done.stderr)
+    assert done.returncode == 0 and seconds is not None and seconds > 0
+    assert bench.gc_seconds("no report here") is None
