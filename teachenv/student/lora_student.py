@@ -12,7 +12,9 @@ The base model is chosen by ``StudentConfig.model``:
 
 ``train`` runs TRL's ``SFTTrainer`` (as ``sft_trainer.LeanSFTTrainer``, without the per-step metrics) on
 prompt-completion rows (``task.prompt(example)`` → ``completion``), so the loss is on the completion only
-and TRL appends the eos token. In *continual* mode every round keeps training the same adapter; in
+and the eos token is appended; the rows reach TRL tokenised, with their labels, exactly as TRL's own preparation
+would make them (``sft_data``: it skips the ``datasets`` passes whose bookkeeping costs more than a round's
+tokenising). In *continual* mode every round keeps training the same adapter; in
 *retrain* mode each round trains a fresh adapter on every example accepted since ``reset``. ``evaluate``
 answers a split greedily through ``TransformersBackend`` (or, with ``eval.backend: vllm``, through vLLM with the current adapter
 as a LoRA; see ``vllm_eval``, which also puts that vLLM to sleep while ``train`` runs) and grades
@@ -27,7 +29,6 @@ This module knows nothing about teachers, rewards or budgets.
 
 from __future__ import annotations
 
-import gc
 import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
@@ -35,6 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from teachenv.core.collector import long_lived_skipped
 from teachenv.core.config import StudentConfig, TinyStudentRecipe, TinyVLMRecipe
 from teachenv.core.errors import ConfigError
 from teachenv.core.records import EvalReport, GradedPrediction, TaskExample, TrainingExample, TrainMetrics
@@ -63,7 +65,8 @@ class LoRAStudent(Student):
         # ``progress`` shows the base model's build; rounds are tracked by the caller (the CLI shows
         # phases), so training itself stays quiet and prints nothing into the caller's display.
         #: ``tokenizer`` is what TRL gets as ``processing_class`` (a processor for a vision student).
-        self.base, self.tokenizer = self._load_base(progress)
+        with long_lived_skipped():  # building it imports torch and transformers: collections skip what is alive
+            self.base, self.tokenizer = self._load_base(progress)
         self.adapter: PeftModel | None = None
         self.examples: list[TrainingExample] = []  # everything accepted since reset (retrain mode uses it)
         self._splits: dict[str, list[TaskExample]] = {}
@@ -99,7 +102,10 @@ class LoRAStudent(Student):
 
         import torch
 
-        with torch.random.fork_rng(devices=self._rng_devices()):
+        # The first round imports TRL, datasets and pandas, and every round builds and runs a trainer (accelerate's
+        # free_memory() runs a full gc.collect() as training starts); what is alive already outlives the round, so
+        # the collector skips it meanwhile (``long_lived_skipped``: ~0.2 s of CPU a process on the plumbing student).
+        with torch.random.fork_rng(devices=self._rng_devices()), long_lived_skipped():
             if self.adapter is None:
                 self.adapter = self._new_adapter(seed)
             steps, loss = self._run_trainer(rows, seed)
@@ -196,11 +202,26 @@ class LoRAStudent(Student):
         """TRL prompt-completion rows (the loss is on the completion; TRL appends eos)."""
         import datasets
 
+        prompts, completions = self._prompts_and_completions(rows)
+        return datasets.Dataset.from_dict({"prompt": prompts, "completion": completions})
+
+    def _sft_dataset(self, rows: Sequence[TrainingExample], max_length: int | None) -> tuple[Any, bool]:
+        """What the round's trainer gets, and whether it is prepared already: the rows tokenised with their labels,
+        exactly as TRL's own preparation makes them (``sft_data``), without its ``datasets`` passes."""
+        import datasets
+
+        from teachenv.student.sft_data import prepare_prompt_completions
+
+        prompts, completions = self._prompts_and_completions(rows)
+        prepared = prepare_prompt_completions(self.tokenizer, prompts, completions, max_length=max_length)
+        return datasets.Dataset.from_dict(prepared), True
+
+    def _prompts_and_completions(self, rows: Sequence[TrainingExample]) -> tuple[list[Any], list[Any]]:
         prompts, completions = [self.task.prompt(r.example) for r in rows], [r.completion for r in rows]
         if self.task.prompt_style == "chat":  # TRL's conversational form: the model's chat template renders it
             prompts = [[{"role": "user", "content": p}] for p in prompts]
             completions = [[{"role": "assistant", "content": c}] for c in completions]
-        return datasets.Dataset.from_dict({"prompt": prompts, "completion": completions})
+        return prompts, completions
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -250,7 +271,8 @@ class LoRAStudent(Student):
 
         train = self.config.train
         datasets.disable_progress_bars()  # TRL's dataset preparation shows one bar per map otherwise
-        dataset = self._train_dataset(rows)
+        max_length = getattr(self.base.config, "max_position_embeddings", None)
+        dataset, prepared = self._sft_dataset(rows, max_length)
         base_forward_patched = "forward" in vars(self.base)
         with tempfile.TemporaryDirectory(prefix="teachenv-sft-") as output_dir:
             args = SFTConfig(
@@ -266,9 +288,10 @@ class LoRAStudent(Student):
                 bf16=False,
                 fp16=False,
                 use_cpu=self.config.device == "cpu",
-                max_length=getattr(self.base.config, "max_position_embeddings", None),
+                max_length=max_length,
                 packing=False,
                 completion_only_loss=True,
+                dataset_kwargs={"skip_prepare_dataset": True} if prepared else None,
                 seed=seed,
                 data_seed=seed,
                 report_to="none",
@@ -283,14 +306,7 @@ class LoRAStudent(Student):
             trainer.remove_callback(PrinterCallback)  # it prints the final metrics dict to stdout
             for callback in self.trainer_callbacks:
                 trainer.add_callback(callback)
-            # accelerate's free_memory() runs a full gc.collect() as training starts: ~0.5 s with torch and
-            # transformers loaded, half of a plumbing round. A fresh trainer has nothing to free, so the
-            # long-lived objects are frozen (skipped by the collector) for the duration, then released.
-            gc.freeze()
-            try:
-                output = trainer.train()
-            finally:
-                gc.unfreeze()
+            output = trainer.train()
         if not base_forward_patched:
             # TRL patches a fused LM head onto the base model's forward; undo it so rounds do not stack it.
             vars(self.base).pop("forward", None)
@@ -304,6 +320,16 @@ def load_base(config: StudentConfig, task: Task, *,
     import torch
 
     dtype = getattr(torch, config.dtype)
+    # torch's objects outlive the student: the collections that importing the model code triggers skip them too.
+    with long_lived_skipped():
+        model, tokenizer = _load_model(config, task, dtype, progress)
+    model = model.to(device=config.device, dtype=dtype)
+    model.eval()
+    return model, tokenizer
+
+
+def _load_model(config: StudentConfig, task: Task, dtype: Any,
+                progress: bool) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     recipe = tiny_recipe(config)
     if recipe is not None:
         from teachenv.student.tiny_model import load_or_build_tiny
@@ -313,23 +339,20 @@ def load_base(config: StudentConfig, task: Task, *,
                 f"student.model={config.model!r} is pretrained on the task's own generator, and task "
                 f"{task.name!r} has none. Set student.model to a Hugging Face model id or local path."
             )
-        model, tokenizer = load_or_build_tiny(recipe, task, progress=progress)
-    else:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        return load_or_build_tiny(recipe, task, progress=progress)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from teachenv.core.model_store import load_pretrained  # a Hub id, a local path or a fetched model
-        from teachenv.student.hub import model_load_error
+    from teachenv.core.model_store import load_pretrained  # a Hub id, a local path or a fetched model
+    from teachenv.student.hub import model_load_error
 
-        try:
-            tokenizer = load_pretrained(AutoTokenizer, config.model)
-            model = load_pretrained(AutoModelForCausalLM, config.model, dtype=dtype)
-        except OSError as exc:  # transformers' error for a missing folder, an unknown id, no network
-            raise model_load_error("student.model", config.model, exc) from None
-        if tokenizer.pad_token is None:
-            # Many causal LMs ship without a pad token; padded positions are masked, so eos serves.
-            tokenizer.pad_token = tokenizer.eos_token
-    model = model.to(device=config.device, dtype=dtype)
-    model.eval()
+    try:
+        tokenizer = load_pretrained(AutoTokenizer, config.model)
+        model = load_pretrained(AutoModelForCausalLM, config.model, dtype=dtype)
+    except OSError as exc:  # transformers' error for a missing folder, an unknown id, no network
+        raise model_load_error("student.model", config.model, exc) from None
+    if tokenizer.pad_token is None:
+        # Many causal LMs ship without a pad token; padded positions are masked, so eos serves.
+        tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer
 
 

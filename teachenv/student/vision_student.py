@@ -109,6 +109,10 @@ class VisionLoRAStudent(LoRAStudent):
             return self.config.lora.target_modules
         return linear_targets(self.base, vision_tower=self.config.lora.vision_tower)
 
+    def _sft_dataset(self, rows: Sequence[TrainingExample], max_length: int | None) -> tuple[Any, bool]:
+        """TRL's vision rows, unprepared: TRL turns images into pixels in its collator, batch by batch."""
+        return self._train_dataset(rows), False
+
     def _train_dataset(self, rows: Sequence[TrainingExample]) -> Any:
         import datasets
 

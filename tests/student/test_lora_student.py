@@ -207,3 +207,15 @@ def test_epochs_make_the_optimizer_steps_follow_the_data(task):
                             task)
     continual.train(examples(task, "sub", 16, seed=0), seed=0)
     assert continual.train(examples(task, "add", 5, seed=1), seed=1).steps == 1  # the new 5: ceil(0.94)
+
+
+def test_building_and_training_hand_every_frozen_object_back_to_the_collector(task):
+    """The student's build and training let the collector skip long-lived objects (``core.collector``); after
+    each, nothing stays frozen, so garbage made before them is still freed."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    student = make_student(task)
+    assert gc.get_freeze_count() == 0
+    student.train(examples(task, "sub", 8, seed=0), seed=0)
+    assert gc.get_freeze_count() == 0
