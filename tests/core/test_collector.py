@@ -46,3 +46,21 @@ def test_an_error_inside_still_hands_the_objects_back():
     except ValueError:
         pass
     assert gc.get_freeze_count() == 0
+
+
+def test_a_host_programs_own_freeze_is_left_alone():
+    """A program that froze objects before (a pre-forking server) keeps them frozen, and a window then freezes
+    nothing: what dies inside it is freed as usual instead of being kept until an unfreeze that never comes."""
+    gc.freeze()
+    try:
+        host_frozen = gc.get_freeze_count()
+        doomed = Node()  # alive when the window opens, garbage inside it
+        ref = weakref.ref(doomed)
+        with long_lived_skipped():
+            assert gc.get_freeze_count() == host_frozen
+            del doomed
+        gc.collect()
+        assert ref() is None
+        assert gc.get_freeze_count() == host_frozen
+    finally:
+        gc.unfreeze()
