@@ -36,19 +36,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_concurrency import run_environment  # noqa: E402
-from bench_round import FLOOR, FLOOR_DEFAULT_EXIT, FLOOR_WITH_SFT, FROZEN_EXIT, recipe, sizes  # noqa: E402, F401
+from bench_round import FLOOR, FLOOR_DEFAULT_EXIT, FLOOR_WITH_SFT, FROZEN_EXIT, recipe, sizes, timed_child  # noqa: E402, F401
 
 RUN = "1-round 1-step run"
 BASELINE_RUN = "1-round 1-step run, baseline"
@@ -135,13 +132,9 @@ def measure(folder: Path, repeats: int, baseline: Path | None, pair_only: bool,
     seconds: dict[str, tuple[list[float], list[float], list[float]]] = {label: ([], [], []) for label in argv}
     for _ in range(repeats):  # alternating, so that other work's load falls on every process alike
         for label, command in argv.items():
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            started = time.perf_counter()
-            done = subprocess.run(command, env=run_environment(folder), cwd=folder, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True)
-            seconds[label][0].append(time.perf_counter() - started)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            seconds[label][1].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            wall, cpu, done = timed_child(command, env=run_environment(folder), cwd=folder)
+            seconds[label][0].append(wall)
+            seconds[label][1].append(cpu)
             if done.returncode != 0:
                 sys.exit(f"{label} failed:\n{done.stderr}")
             collector = gc_seconds(done.stderr)

@@ -112,6 +112,17 @@ def anatomy(folder: Path, size: dict) -> dict:
     return {"wall_s": wall, "phases_s": phases, "other_s": wall - sum(phases.values())}
 
 
+def timed_child(argv: list[str], *, env: dict | None, cwd: Path) -> tuple[float, float, subprocess.CompletedProcess]:
+    """Run ``argv`` to its exit: its wall seconds, its CPU seconds (user + system, from the kernel's accounting of
+    the child) and the finished process (stderr captured, stdout discarded)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, done
+
+
 def fixed_cost(folder: Path, size: dict, repeats: int) -> dict:
     """Fresh processes, each timed the same way (from start to exit), with the CPU seconds they used (user + system,
     from the kernel's accounting of the child): other work's load moves wall seconds much more than CPU seconds."""
@@ -120,15 +131,11 @@ def fixed_cost(folder: Path, size: dict, repeats: int) -> dict:
     def median_seconds(argv: list[str], label: str, env: dict | None = None) -> float:
         times, cpu_times = [], []
         for _ in range(repeats):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            started = time.perf_counter()
-            done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                  env=env() if callable(env) else env, cwd=folder)
-            times.append(time.perf_counter() - started)
+            wall, cpu_s, done = timed_child(argv, env=env() if callable(env) else env, cwd=folder)
             if done.returncode != 0:
                 sys.exit(f"{label} failed ({' '.join(argv)}):\n{done.stderr}")
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu_times.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            times.append(wall)
+            cpu_times.append(cpu_s)
         cpu[label] = statistics.median(cpu_times)
         return statistics.median(times)
 
